@@ -1,0 +1,106 @@
+//! Response shapes of the wire contract (wire-api.md §1, §3, §4.3).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::core::model::wire_time;
+use crate::core::{HistoryEvent, Metadata, ProgressTask, ServiceRecord, StatusCounts};
+
+/// The `ServiceStatus` projection: `GET /api/services/{id}` and the heartbeat
+/// response. Fields in the original order.
+#[derive(Debug, Serialize)]
+pub struct ServiceProjection<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub status: crate::core::Status,
+    pub message: &'a Option<String>,
+    pub metadata: &'a Metadata,
+    #[serde(with = "wire_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "wire_time::option")]
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    pub events: &'a std::collections::VecDeque<HistoryEvent>,
+}
+
+impl<'a> ServiceProjection<'a> {
+    pub fn of(record: &'a ServiceRecord) -> Self {
+        ServiceProjection {
+            id: &record.id,
+            name: &record.name,
+            status: record.status,
+            message: &record.message,
+            metadata: &record.metadata,
+            created_at: record.created_at,
+            last_heartbeat: record.last_heartbeat,
+            events: &record.events,
+        }
+    }
+}
+
+/// The full record as `GET /api/services` lists it: the original keys, always
+/// all present, plus the stale settings that apply to the service.
+#[derive(Debug, Serialize)]
+pub struct ServiceListing<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub status: crate::core::Status,
+    #[serde(with = "wire_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "wire_time::option")]
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    /// The original never updated this key; it now mirrors `message`.
+    pub last_message: &'a Option<String>,
+    pub metadata: &'a Metadata,
+    pub events: &'a std::collections::VecDeque<HistoryEvent>,
+    pub status_message: &'a Option<String>,
+    pub message: &'a Option<String>,
+    #[serde(with = "wire_time::option")]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Seconds of silence after which the service goes stale.
+    pub stale_threshold: f64,
+    /// When it goes stale if nothing arrives (null when it cannot).
+    #[serde(with = "wire_time::option")]
+    pub stale_at: Option<DateTime<Utc>>,
+}
+
+/// `summary` of `GET /api/services`.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub status_counts: indexmap::IndexMap<&'static str, usize>,
+}
+
+impl Summary {
+    pub fn of(total: usize, counts: StatusCounts) -> Self {
+        Summary {
+            total,
+            status_counts: counts.iter().map(|(s, n)| (s.as_str(), *n)).collect(),
+        }
+    }
+}
+
+/// A progress task with its derived figures.
+#[derive(Debug, Serialize)]
+pub struct TaskView {
+    #[serde(flatten)]
+    pub task: ProgressTask,
+    pub percent_complete: f64,
+    /// Average steps per second so far (null before the first step).
+    pub rate_per_second: Option<f64>,
+    /// Seconds to completion at that rate (null when unknown or finished).
+    pub eta_seconds: Option<f64>,
+    /// Running, but the step has not advanced for the stall period.
+    pub stalled: bool,
+}
+
+impl TaskView {
+    pub fn of(task: ProgressTask, now: DateTime<Utc>, stall_after_secs: f64) -> Self {
+        TaskView {
+            percent_complete: (task.percent_complete() * 100.0).round() / 100.0,
+            rate_per_second: task.rate_per_second(now),
+            eta_seconds: task.eta_seconds(now),
+            stalled: task.is_stalled(now, stall_after_secs),
+            task,
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Handlers, one file per resource.
+
+pub mod meta;
+pub mod progress;
+pub mod services;

@@ -1,0 +1,237 @@
+//! `/api/services…`: register, heartbeat, read, list, delete, history.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::api::body::{Fields, JsonBody, MAX_MESSAGE_CHARS, MAX_NAME_CHARS};
+use crate::api::dto::{ServiceListing, ServiceProjection, Summary};
+use crate::api::error::{ApiError, ValidationItem};
+use crate::api::AppState;
+use crate::core::{Heartbeat, Registration, Status};
+use crate::storage::HistoryQuery;
+
+/// Longest per-service stale threshold accepted at registration: one week.
+const MAX_STALE_THRESHOLD_SECS: f64 = 7.0 * 24.0 * 3600.0;
+/// Default and largest `limit` of the history endpoint.
+const HISTORY_DEFAULT_LIMIT: usize = 100;
+const HISTORY_MAX_LIMIT: usize = 10_000;
+
+/// `POST /api/services`: 200 `{"service_id": …}`.
+pub async fn register(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let mut fields = Fields::of(&body, true)?;
+    let name = fields.required_string("service_name", 0, MAX_NAME_CHARS);
+    let id = fields.optional_id("service_id");
+    let metadata = fields.optional_object("metadata");
+    let threshold = fields.optional_seconds("stale_threshold", MAX_STALE_THRESHOLD_SECS);
+    fields.finish()?;
+    let (Some(service_name), Ok(service_id), Ok(metadata), Ok(stale_threshold)) =
+        (name, id, metadata, threshold)
+    else {
+        return Err(ApiError::Internal(
+            "validation passed with a missing field".into(),
+        ));
+    };
+    let id = state
+        .core
+        .register(Registration {
+            service_id,
+            service_name,
+            metadata: metadata.unwrap_or_default(),
+            stale_threshold,
+        })
+        .await?;
+    Ok(Json(json!({ "service_id": id })).into_response())
+}
+
+/// `POST /api/services/{id}/heartbeat`: 200 with the projection.
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    Path(service_id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let mut fields = Fields::of(&body, false)?;
+    let status = fields.status("status", Status::Healthy);
+    let message = fields.optional_string("message", 0, MAX_MESSAGE_CHARS);
+    let metadata = fields.optional_object("metadata");
+    fields.finish()?;
+    let (Some(status), Ok(message), Ok(metadata)) = (status, message, metadata) else {
+        return Err(ApiError::Internal(
+            "validation passed with a missing field".into(),
+        ));
+    };
+    let record = state
+        .core
+        .heartbeat(
+            &service_id,
+            Heartbeat {
+                status,
+                message,
+                metadata,
+            },
+        )
+        .await?;
+    Ok(Json(ServiceProjection::of(&record)).into_response())
+}
+
+/// `GET /api/services/{id}`: 200 with the projection.
+pub async fn get_one(
+    State(state): State<AppState>,
+    Path(service_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let record = state
+        .core
+        .service(&service_id)
+        .ok_or_else(|| ApiError::NotFound(format!("Service not found: {service_id}")))?;
+    Ok(Json(ServiceProjection::of(&record)).into_response())
+}
+
+/// `GET /api/services`: every service keyed by id, in registration order,
+/// plus the summary.
+pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
+    // Copy under the lock, serialize outside it: ingest is never held up by
+    // a large listing being written out.
+    let (records, deadlines, counts, policy) = state.core.read(|registry| {
+        let records: Vec<_> = registry.services().cloned().collect();
+        let deadlines: Vec<_> = records
+            .iter()
+            .map(|r| registry.deadline_of(&r.id))
+            .collect();
+        (
+            records,
+            deadlines,
+            registry.status_counts(),
+            *registry.policy(),
+        )
+    });
+    let body = tokio::task::spawn_blocking(move || {
+        let mut services = serde_json::Map::with_capacity(records.len());
+        for (record, stale_at) in records.iter().zip(deadlines) {
+            let listing = ServiceListing {
+                id: &record.id,
+                name: &record.name,
+                status: record.status,
+                created_at: record.created_at,
+                last_heartbeat: record.last_heartbeat,
+                last_message: &record.message,
+                metadata: &record.metadata,
+                events: &record.events,
+                status_message: &record.status_message,
+                message: &record.message,
+                updated_at: record.updated_at,
+                stale_threshold: policy.threshold_for(record),
+                stale_at,
+            };
+            services.insert(
+                record.id.clone(),
+                serde_json::to_value(listing).unwrap_or(Value::Null),
+            );
+        }
+        let summary = Summary::of(records.len(), counts);
+        serde_json::to_vec(&json!({ "services": services, "summary": summary }))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("listing task failed: {e}")))?
+    .map_err(|e| ApiError::Internal(format!("listing serialization failed: {e}")))?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
+}
+
+/// `DELETE /api/services/{id}`: 200 `{"service_id": …, "deleted": true}`.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(service_id): Path<String>,
+) -> Result<Response, ApiError> {
+    state.core.remove_service(&service_id).await?;
+    Ok((
+        StatusCode::OK,
+        Json(json!({ "service_id": service_id, "deleted": true })),
+    )
+        .into_response())
+}
+
+/// Query of the history endpoint, kept as strings to validate like FastAPI.
+#[derive(Debug, serde::Deserialize)]
+pub struct HistoryParams {
+    limit: Option<String>,
+    since: Option<String>,
+}
+
+fn query_error(kind: &'static str, field: &str, msg: &str, input: &str) -> ValidationItem {
+    ValidationItem {
+        kind,
+        loc: vec![json!("query"), json!(field)],
+        msg: msg.to_string(),
+        input: json!(input),
+        ctx: None,
+    }
+}
+
+/// `GET /api/services/{id}/heartbeats?limit=&since=`: stored history, newest first.
+pub async fn history(
+    State(state): State<AppState>,
+    Path(service_id): Path<String>,
+    Query(params): Query<HistoryParams>,
+) -> Result<Response, ApiError> {
+    let mut errors = Vec::new();
+    let limit = match params.limit.as_deref() {
+        None => HISTORY_DEFAULT_LIMIT,
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(n) if (1..=HISTORY_MAX_LIMIT as i64).contains(&n) => n as usize,
+            Ok(_) => {
+                errors.push(query_error(
+                    "less_than_equal",
+                    "limit",
+                    &format!("Input should be between 1 and {HISTORY_MAX_LIMIT}"),
+                    text,
+                ));
+                0
+            }
+            Err(_) => {
+                errors.push(query_error(
+                    "int_parsing",
+                    "limit",
+                    "Input should be a valid integer, unable to parse string as an integer",
+                    text,
+                ));
+                0
+            }
+        },
+    };
+    let since = match params.since.as_deref() {
+        None => None,
+        Some(text) => match chrono::DateTime::parse_from_rfc3339(text.trim()) {
+            Ok(at) => Some(at.with_timezone(&chrono::Utc)),
+            Err(_) => {
+                errors.push(query_error(
+                    "datetime_parsing",
+                    "since",
+                    "Input should be a valid datetime (RFC 3339, e.g. 2026-11-28T12:00:00Z)",
+                    text,
+                ));
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    if state.core.service(&service_id).is_none() {
+        return Err(ApiError::NotFound(format!(
+            "Service not found: {service_id}"
+        )));
+    }
+    let heartbeats = state
+        .store
+        .history(&service_id, HistoryQuery { limit, since })
+        .await?;
+    Ok(Json(json!({ "service_id": service_id, "heartbeats": heartbeats })).into_response())
+}

@@ -1,0 +1,118 @@
+//! The core's port to durable storage. The core describes every mutation as
+//! a [`Change`] and submits the changes of one operation together, in the
+//! order it applied them in memory; the storage layer commits them and
+//! resolves the returned [`Commit`]. The core never waits on storage while
+//! holding its lock, and answers a caller only once the commit resolved.
+
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+
+use super::model::{HistoryEvent, Metadata, ProgressTask, ServiceRecord, Status};
+
+/// A service row without its inline events (events are stored as history).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceState {
+    pub id: String,
+    pub name: String,
+    pub status: Status,
+    pub message: Option<String>,
+    pub status_message: Option<String>,
+    pub metadata: Metadata,
+    pub created_at: DateTime<Utc>,
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub stale_threshold: Option<f64>,
+}
+
+impl ServiceState {
+    pub fn of(record: &ServiceRecord) -> Self {
+        ServiceState {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            status: record.status,
+            message: record.message.clone(),
+            status_message: record.status_message.clone(),
+            metadata: record.metadata.clone(),
+            created_at: record.created_at,
+            last_heartbeat: record.last_heartbeat,
+            updated_at: record.updated_at,
+            stale_threshold: record.stale_threshold,
+        }
+    }
+}
+
+/// One durable mutation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Insert or overwrite a service's current state. An existing row keeps
+    /// its position in the listing order.
+    PutService(ServiceState),
+    /// Append an event to a service's history.
+    AppendEvent {
+        service_id: String,
+        event: HistoryEvent,
+    },
+    /// Delete a service, its history and its tasks.
+    RemoveService { service_id: String },
+    /// Insert or overwrite a progress task.
+    PutTask(ProgressTask),
+    /// Delete a progress task.
+    RemoveTask { task_id: String },
+}
+
+/// Why a commit failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JournalError {
+    #[error("storage is closed")]
+    Closed,
+    #[error("storage write failed: {0}")]
+    Write(String),
+}
+
+/// The pending result of a submitted batch of changes.
+#[derive(Debug)]
+pub enum Commit {
+    /// Already durable (or failed) when submitted.
+    Done(Result<(), JournalError>),
+    /// Resolved by the storage writer once the batch is committed.
+    Pending(oneshot::Receiver<Result<(), JournalError>>),
+}
+
+impl Commit {
+    /// A commit that resolves once `sender` is sent to.
+    pub fn channel() -> (oneshot::Sender<Result<(), JournalError>>, Commit) {
+        let (tx, rx) = oneshot::channel();
+        (tx, Commit::Pending(rx))
+    }
+
+    /// Waits until the changes are durable.
+    pub async fn wait(self) -> Result<(), JournalError> {
+        match self {
+            Commit::Done(result) => result,
+            Commit::Pending(rx) => rx.await.unwrap_or(Err(JournalError::Closed)),
+        }
+    }
+}
+
+/// Where the core sends its changes. `submit` must not block: it enqueues.
+pub trait Journal: Send + Sync + 'static {
+    fn submit(&self, changes: Vec<Change>) -> Commit;
+}
+
+/// A journal that keeps nothing: for throw-away runs and pure core tests.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullJournal;
+
+impl Journal for NullJournal {
+    fn submit(&self, _changes: Vec<Change>) -> Commit {
+        Commit::Done(Ok(()))
+    }
+}
+
+/// Everything the core needs to resume after a restart.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// Services in listing order, each with its newest inline events.
+    pub services: Vec<ServiceRecord>,
+    pub tasks: Vec<ProgressTask>,
+}

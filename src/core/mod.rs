@@ -1,0 +1,295 @@
+//! The heartbeat core: registry, deadlines, transitions and the event bus.
+//! It imports no HTTP, terminal, database or webhook crate.
+//!
+//! ```text
+//!  register ──> unknown ──heartbeat(s)──> s ──heartbeat(t)──> t
+//!                  │                      │
+//!                  └── deadline passes ───┴──> stale ──heartbeat(t)──> t
+//! ```
+//!
+//! [`Core`] is a cheap clonable handle. Each operation locks the registry,
+//! applies a pure transition, submits the resulting [`Change`]s to the
+//! [`Journal`] (in order, before unlocking), publishes the [`CoreEvent`]s,
+//! and returns only once the journal committed.
+
+pub mod clock;
+pub mod events;
+pub mod journal;
+pub mod model;
+pub mod registry;
+pub mod staleness;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, Notify};
+
+pub use clock::{Clock, SystemClock, TokioClock};
+pub use events::{ChangeCause, CoreEvent, ServiceSummary};
+pub use journal::{Change, Commit, Journal, JournalError, NullJournal, ServiceState, Snapshot};
+pub use model::{HistoryEvent, Metadata, ProgressTask, ServiceRecord, Status};
+pub use registry::{
+    Heartbeat, NewTask, Outcome, Registration, Registry, RegistryError, StatusCounts, TaskUpdate,
+};
+pub use staleness::StalePolicy;
+
+/// How many events a slow subscriber may fall behind before it lags.
+const EVENT_BUFFER: usize = 8192;
+
+/// Errors of core operations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Refused(#[from] RegistryError),
+    #[error(transparent)]
+    Storage(#[from] JournalError),
+}
+
+/// Settings the core needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CoreConfig {
+    pub stale: StalePolicy,
+    /// Seconds without a step change after which a running task is `stalled`.
+    pub task_stall_after_secs: f64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            stale: StalePolicy::default(),
+            task_stall_after_secs: 300.0,
+        }
+    }
+}
+
+struct Inner {
+    registry: Mutex<Registry>,
+    journal: Arc<dyn Journal>,
+    events: broadcast::Sender<CoreEvent>,
+    clock: Arc<dyn Clock>,
+    /// Wakes the monitor when a deadline earlier than the one it sleeps on appears.
+    monitor_wake: Notify,
+    config: CoreConfig,
+}
+
+/// The handle every other part of laneswap drives the core through.
+#[derive(Clone)]
+pub struct Core {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+impl Core {
+    /// A core restored from `snapshot` (use `Snapshot::default()` for a fresh one).
+    pub fn new(
+        config: CoreConfig,
+        snapshot: Snapshot,
+        journal: Arc<dyn Journal>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let registry = Registry::restore(config.stale, snapshot, clock.now());
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        Core {
+            inner: Arc::new(Inner {
+                registry: Mutex::new(registry),
+                journal,
+                events,
+                clock,
+                monitor_wake: Notify::new(),
+                config,
+            }),
+        }
+    }
+
+    /// A fresh in-memory core on the system clock, keeping nothing.
+    pub fn ephemeral(config: CoreConfig) -> Self {
+        Core::new(
+            config,
+            Snapshot::default(),
+            Arc::new(NullJournal),
+            Arc::new(SystemClock),
+        )
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.inner.config
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Subscribes to core events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<CoreEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Reads the registry under its lock. Keep `read` short and free of I/O.
+    pub fn read<T>(&self, read: impl FnOnce(&Registry) -> T) -> T {
+        read(&self.lock())
+    }
+
+    /// One service, cloned.
+    pub fn service(&self, id: &str) -> Option<ServiceRecord> {
+        self.read(|registry| registry.get(id).cloned())
+    }
+
+    /// One task, cloned.
+    pub fn task(&self, task_id: &str) -> Option<ProgressTask> {
+        self.read(|registry| registry.task(task_id).cloned())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Registry> {
+        // A panic while holding the lock cannot leave the registry torn
+        // (transitions are applied field by field on one record), so a
+        // poisoned lock is taken over rather than propagated.
+        self.inner
+            .registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `operation` under the lock, submits its changes, then publishes
+    /// its events; the returned commit resolves when they are durable.
+    fn apply<T>(
+        &self,
+        operation: impl FnOnce(
+            &mut Registry,
+            chrono::DateTime<chrono::Utc>,
+        ) -> Result<(T, Outcome), RegistryError>,
+    ) -> Result<(T, Commit), CoreError> {
+        let now = self.inner.clock.now();
+        let mut registry = self.lock();
+        let before = registry.next_deadline();
+        let (value, outcome) = operation(&mut registry, now)?;
+        let after = registry.next_deadline();
+        let commit = self.inner.journal.submit(outcome.changes);
+        drop(registry);
+        if after.is_some() && (before.is_none() || after < before) {
+            self.inner.monitor_wake.notify_one();
+        }
+        self.publish(outcome.events);
+        Ok((value, commit))
+    }
+
+    fn publish(&self, events: Vec<CoreEvent>) {
+        if self.inner.events.receiver_count() == 0 {
+            return;
+        }
+        for event in events {
+            // An error only means nobody is listening any more.
+            let _ = self.inner.events.send(event);
+        }
+    }
+
+    /// Registers a service; returns its id once durable.
+    pub async fn register(&self, request: Registration) -> Result<String, CoreError> {
+        let (id, commit) = self.apply(|registry, now| Ok(registry.register(request, now)))?;
+        commit.wait().await?;
+        Ok(id)
+    }
+
+    /// Applies a heartbeat; returns the updated record once durable.
+    pub async fn heartbeat(
+        &self,
+        id: &str,
+        heartbeat: Heartbeat,
+    ) -> Result<ServiceRecord, CoreError> {
+        let (record, commit) = self.apply(|registry, now| {
+            let outcome = registry.heartbeat(id, heartbeat, now)?;
+            let record = registry
+                .get(id)
+                .cloned()
+                .ok_or_else(|| RegistryError::ServiceNotFound(id.to_string()))?;
+            Ok((record, outcome))
+        })?;
+        commit.wait().await?;
+        Ok(record)
+    }
+
+    /// Deletes a service and its tasks.
+    pub async fn remove_service(&self, id: &str) -> Result<(), CoreError> {
+        let ((), commit) = self.apply(|registry, _| Ok(((), registry.remove(id)?)))?;
+        commit.wait().await?;
+        Ok(())
+    }
+
+    pub async fn start_task(&self, request: NewTask) -> Result<ProgressTask, CoreError> {
+        let (task, commit) = self.apply(|registry, now| registry.start_task(request, now))?;
+        commit.wait().await?;
+        Ok(task)
+    }
+
+    pub async fn update_task(
+        &self,
+        task_id: &str,
+        update: TaskUpdate,
+        finish: bool,
+    ) -> Result<ProgressTask, CoreError> {
+        let (task, commit) =
+            self.apply(|registry, now| registry.update_task(task_id, update, finish, now))?;
+        commit.wait().await?;
+        Ok(task)
+    }
+
+    pub async fn remove_task(&self, task_id: &str) -> Result<(), CoreError> {
+        let ((), commit) = self.apply(|registry, _| Ok(((), registry.remove_task(task_id)?)))?;
+        commit.wait().await?;
+        Ok(())
+    }
+
+    /// Flags every overdue service stale now; returns how many flipped.
+    pub fn expire_due(&self) -> usize {
+        let result = self.apply(|registry, now| {
+            let outcome = registry.expire_due(now);
+            Ok((outcome.events.len(), outcome))
+        });
+        match result {
+            Ok((flipped, commit)) => {
+                if flipped > 0 {
+                    tokio::spawn(async move {
+                        if let Err(error) = commit.wait().await {
+                            tracing::error!(%error, "could not persist stale flips");
+                        }
+                    });
+                }
+                flipped
+            }
+            Err(error) => {
+                tracing::error!(%error, "stale check failed");
+                0
+            }
+        }
+    }
+
+    /// The stale monitor: sleeps until the earliest deadline (or until woken
+    /// by an earlier one), flips what is due, and repeats until `shutdown`.
+    pub async fn run_monitor(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let flipped = self.expire_due();
+            if flipped > 0 {
+                tracing::info!(flipped, "services marked stale");
+            }
+            let now = self.inner.clock.now();
+            let nap = match self.read(|registry| registry.next_deadline()) {
+                Some(due) => (due - now).to_std().unwrap_or(Duration::ZERO),
+                // Nothing can go stale: sleep until something registers.
+                None => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(nap) => {}
+                _ = self.inner.monitor_wake.notified() => {}
+                _ = &mut shutdown => break,
+            }
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! Plain data types of the heartbeat core: statuses, service records, history
+//! events and progress tasks. They serialize to the original LaneSwap wire
+//! shapes so the API layer can emit them without translation tables.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// Free-form JSON object carried by services, heartbeats and tasks.
+pub type Metadata = Map<String, Value>;
+
+/// How many events a service record keeps inline (the original kept 100).
+pub const EVENTS_IN_RECORD: usize = 100;
+
+/// The seven heartbeat statuses, in the original declaration order: the
+/// order matters for `summary.status_counts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Healthy,
+    Warning,
+    Degraded,
+    Error,
+    Busy,
+    Stale,
+    Unknown,
+}
+
+impl Status {
+    /// All statuses in wire order.
+    pub const ALL: [Status; 7] = [
+        Status::Healthy,
+        Status::Warning,
+        Status::Degraded,
+        Status::Error,
+        Status::Busy,
+        Status::Stale,
+        Status::Unknown,
+    ];
+
+    /// The exact wire string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Healthy => "healthy",
+            Status::Warning => "warning",
+            Status::Degraded => "degraded",
+            Status::Error => "error",
+            Status::Busy => "busy",
+            Status::Stale => "stale",
+            Status::Unknown => "unknown",
+        }
+    }
+
+    /// How bad a status is, for sorting by severity (higher is worse).
+    pub fn severity(self) -> u8 {
+        match self {
+            Status::Error => 6,
+            Status::Stale => 5,
+            Status::Degraded => 4,
+            Status::Warning => 3,
+            Status::Unknown => 2,
+            Status::Busy => 1,
+            Status::Healthy => 0,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error for a string that is not one of the seven statuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for Status {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_string()))
+    }
+}
+
+/// Serializes a timestamp as RFC 3339 UTC with exactly six fractional digits
+/// and a `+00:00` offset, which every Python `fromisoformat` accepts.
+pub fn format_timestamp(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+}
+
+/// serde helper for `DateTime<Utc>` in the wire format of [`format_timestamp`].
+pub mod wire_time {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_timestamp(at))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+
+    /// The same for `Option<DateTime<Utc>>`.
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            at: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => s.serialize_str(&format_timestamp(at)),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            let text = Option::<String>::deserialize(d)?;
+            text.map(|text| {
+                DateTime::parse_from_rfc3339(&text)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(serde::de::Error::custom)
+            })
+            .transpose()
+        }
+    }
+}
+
+/// What produced a history event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// A heartbeat sent by the service.
+    Heartbeat,
+    /// The monitor found the service silent past its deadline.
+    Stale,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Heartbeat => "heartbeat",
+            EventKind::Stale => "stale",
+        }
+    }
+}
+
+impl FromStr for EventKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "heartbeat" => Ok(EventKind::Heartbeat),
+            "stale" => Ok(EventKind::Stale),
+            other => Err(format!("unknown event kind {other:?}")),
+        }
+    }
+}
+
+/// One entry of a service's history. Inline in the record it serializes as the
+/// original `{"type","timestamp","status","message"}`; the metadata that came
+/// with a heartbeat is kept in the store's history only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEvent {
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    #[serde(with = "wire_time")]
+    pub timestamp: DateTime<Utc>,
+    pub status: Status,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub metadata: Option<Metadata>,
+}
+
+/// A registered service, as the core keeps it in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceRecord {
+    pub id: String,
+    pub name: String,
+    pub status: Status,
+    /// The last heartbeat's message (null when it sent none).
+    pub message: Option<String>,
+    /// The last heartbeat's message, `Status updated to <status>`, or the stale text.
+    pub status_message: Option<String>,
+    pub metadata: Metadata,
+    /// Time of (the last) registration: re-registering an id starts afresh.
+    pub created_at: DateTime<Utc>,
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Per-service stale threshold in seconds; `None` uses the global one.
+    pub stale_threshold: Option<f64>,
+    /// The newest events, oldest first, at most [`EVENTS_IN_RECORD`].
+    pub events: VecDeque<HistoryEvent>,
+}
+
+impl ServiceRecord {
+    /// Appends an event, dropping the oldest beyond the inline cap.
+    pub fn push_event(&mut self, event: HistoryEvent) {
+        if self.events.len() == EVENTS_IN_RECORD {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+}
+
+/// A long-running task that reports progress (the client task API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressTask {
+    pub task_id: String,
+    pub service_id: String,
+    pub task_name: String,
+    pub description: Option<String>,
+    pub total_steps: u64,
+    pub current_step: u64,
+    /// Free string as the original clients send it (`running`, `completed`, …).
+    pub status: String,
+    pub message: Option<String>,
+    pub metadata: Metadata,
+    #[serde(with = "wire_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "wire_time")]
+    pub updated_at: DateTime<Utc>,
+    /// When `current_step` last changed: drives the `stalled` flag.
+    #[serde(with = "wire_time")]
+    pub step_changed_at: DateTime<Utc>,
+    #[serde(with = "wire_time::option", default)]
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// Task statuses after which a task no longer moves.
+pub const FINISHED_TASK_STATUSES: [&str; 4] = ["completed", "failed", "canceled", "timeout"];
+
+impl ProgressTask {
+    /// Percent done, 0–100, guarded against `total_steps == 0`.
+    pub fn percent_complete(&self) -> f64 {
+        if self.total_steps == 0 {
+            return if self.is_finished() { 100.0 } else { 0.0 };
+        }
+        (self.current_step as f64 / self.total_steps as f64 * 100.0).min(100.0)
+    }
+
+    pub fn is_finished(&self) -> bool {
+        FINISHED_TASK_STATUSES.contains(&self.status.as_str())
+    }
+
+    /// Steps per second since the task started, if it has advanced at all.
+    pub fn rate_per_second(&self, now: DateTime<Utc>) -> Option<f64> {
+        let end = self.completed_at.unwrap_or(now);
+        let elapsed = (end - self.created_at).num_microseconds()? as f64 / 1e6;
+        (self.current_step > 0 && elapsed > 0.0).then(|| self.current_step as f64 / elapsed)
+    }
+
+    /// Estimated seconds to completion at the average rate so far.
+    pub fn eta_seconds(&self, now: DateTime<Utc>) -> Option<f64> {
+        if self.is_finished() {
+            return None;
+        }
+        let rate = self.rate_per_second(now)?;
+        let remaining = self.total_steps.saturating_sub(self.current_step) as f64;
+        Some(remaining / rate)
+    }
+
+    /// A running task whose step has not advanced for `stall_after` seconds.
+    pub fn is_stalled(&self, now: DateTime<Utc>, stall_after_secs: f64) -> bool {
+        !self.is_finished()
+            && (now - self.step_changed_at).num_milliseconds() as f64 / 1000.0 >= stall_after_secs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_in_wire_order() {
+        let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            names,
+            ["healthy", "warning", "degraded", "error", "busy", "stale", "unknown"]
+        );
+        for status in Status::ALL {
+            assert_eq!(status.as_str().parse::<Status>(), Ok(status));
+        }
+        assert!("HEALTHY".parse::<Status>().is_err());
+        assert!("critical".parse::<Status>().is_err());
+    }
+
+    #[test]
+    fn timestamps_have_six_fraction_digits() {
+        let at = DateTime::parse_from_rfc3339("2026-11-28T12:35:27Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(format_timestamp(&at), "2026-11-28T12:35:27.000000+00:00");
+    }
+
+    #[test]
+    fn percent_is_guarded_and_capped() {
+        let now = Utc::now();
+        let mut task = ProgressTask {
+            task_id: "t".into(),
+            service_id: "s".into(),
+            task_name: "n".into(),
+            description: None,
+            total_steps: 0,
+            current_step: 5,
+            status: "running".into(),
+            message: None,
+            metadata: Metadata::new(),
+            created_at: now,
+            updated_at: now,
+            step_changed_at: now,
+            completed_at: None,
+        };
+        assert_eq!(task.percent_complete(), 0.0);
+        task.total_steps = 4;
+        assert_eq!(task.percent_complete(), 100.0);
+        task.total_steps = 10;
+        assert_eq!(task.percent_complete(), 50.0);
+    }
+}

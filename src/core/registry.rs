@@ -1,0 +1,639 @@
+//! The in-memory registry: services in registration order, progress tasks,
+//! and an index of stale deadlines so the monitor finds the next one in
+//! O(log n). Every operation is synchronous and pure apart from `self`: it
+//! returns the [`Change`]s to persist and the [`CoreEvent`]s to publish.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use indexmap::IndexMap;
+
+use super::events::{ChangeCause, CoreEvent, ServiceSummary};
+use super::journal::{Change, ServiceState, Snapshot};
+use super::model::{
+    EventKind, HistoryEvent, Metadata, ProgressTask, ServiceRecord, Status, EVENTS_IN_RECORD,
+};
+use super::staleness::{self, StalePolicy};
+
+/// What an operation did: changes to persist, events to publish.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub changes: Vec<Change>,
+    pub events: Vec<CoreEvent>,
+}
+
+/// A registration request, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct Registration {
+    pub service_id: Option<String>,
+    pub service_name: String,
+    pub metadata: Metadata,
+    pub stale_threshold: Option<f64>,
+}
+
+/// A heartbeat, already validated.
+#[derive(Debug, Clone)]
+pub struct Heartbeat {
+    pub status: Status,
+    pub message: Option<String>,
+    pub metadata: Option<Metadata>,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Heartbeat {
+            status: Status::Healthy,
+            message: None,
+            metadata: None,
+        }
+    }
+}
+
+/// A new progress task, already validated.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub service_id: String,
+    pub task_name: String,
+    pub total_steps: u64,
+    pub description: Option<String>,
+    pub metadata: Metadata,
+}
+
+/// A progress report on an existing task.
+#[derive(Debug, Clone, Default)]
+pub struct TaskUpdate {
+    pub current_step: Option<u64>,
+    pub status: Option<String>,
+    pub message: Option<String>,
+    pub metadata: Option<Metadata>,
+}
+
+/// Why an operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("Service not found: {0}")]
+    ServiceNotFound(String),
+    #[error("Task not found: {0}")]
+    TaskNotFound(String),
+}
+
+#[derive(Debug)]
+struct Entry {
+    record: ServiceRecord,
+    /// The deadline currently in the index, if any.
+    deadline: Option<DateTime<Utc>>,
+    /// Restart grace start, for services restored from the store.
+    grace_from: Option<DateTime<Utc>>,
+}
+
+/// Status counts in wire order, all seven present.
+pub type StatusCounts = [(Status, usize); 7];
+
+/// The registry itself.
+#[derive(Debug, Default)]
+pub struct Registry {
+    services: IndexMap<String, Entry>,
+    deadlines: BTreeSet<(DateTime<Utc>, String)>,
+    tasks: IndexMap<String, ProgressTask>,
+    policy: StalePolicy,
+}
+
+impl Registry {
+    pub fn new(policy: StalePolicy) -> Self {
+        Registry {
+            policy,
+            ..Registry::default()
+        }
+    }
+
+    /// Rebuilds the registry from a snapshot. Every restored service gets a
+    /// fresh threshold counted from `now` before it can go stale.
+    pub fn restore(policy: StalePolicy, snapshot: Snapshot, now: DateTime<Utc>) -> Self {
+        let mut registry = Registry::new(policy);
+        for mut record in snapshot.services {
+            while record.events.len() > EVENTS_IN_RECORD {
+                record.events.pop_front();
+            }
+            let id = record.id.clone();
+            registry.services.insert(
+                id.clone(),
+                Entry {
+                    record,
+                    deadline: None,
+                    grace_from: Some(now),
+                },
+            );
+            registry.reindex(&id);
+        }
+        for task in snapshot.tasks {
+            registry.tasks.insert(task.task_id.clone(), task);
+        }
+        registry
+    }
+
+    pub fn policy(&self) -> &StalePolicy {
+        &self.policy
+    }
+
+    pub fn len(&self) -> usize {
+        self.services.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&ServiceRecord> {
+        self.services.get(id).map(|entry| &entry.record)
+    }
+
+    /// Services in registration order.
+    pub fn services(&self) -> impl Iterator<Item = &ServiceRecord> {
+        self.services.values().map(|entry| &entry.record)
+    }
+
+    pub fn status_counts(&self) -> StatusCounts {
+        let mut counts = Status::ALL.map(|status| (status, 0));
+        for entry in self.services.values() {
+            let slot = Status::ALL
+                .iter()
+                .position(|s| *s == entry.record.status)
+                .unwrap_or(0);
+            counts[slot].1 += 1;
+        }
+        counts
+    }
+
+    /// The earliest stale deadline.
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        self.deadlines.first().map(|(at, _)| *at)
+    }
+
+    /// When one service will go stale if nothing arrives.
+    pub fn deadline_of(&self, id: &str) -> Option<DateTime<Utc>> {
+        self.services.get(id).and_then(|entry| entry.deadline)
+    }
+
+    fn reindex(&mut self, id: &str) {
+        let Some(entry) = self.services.get_mut(id) else {
+            return;
+        };
+        if let Some(old) = entry.deadline.take() {
+            self.deadlines.remove(&(old, id.to_string()));
+        }
+        let due = staleness::deadline(&entry.record, &self.policy, entry.grace_from);
+        entry.deadline = due;
+        if let Some(due) = due {
+            self.deadlines.insert((due, id.to_string()));
+        }
+    }
+
+    /// Registers a service (original semantics: a supplied id is used
+    /// verbatim and an existing record with it is overwritten in place).
+    pub fn register(&mut self, request: Registration, now: DateTime<Utc>) -> (String, Outcome) {
+        let id = request
+            .service_id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let record = ServiceRecord {
+            id: id.clone(),
+            name: request.service_name,
+            status: Status::Unknown,
+            message: None,
+            status_message: None,
+            metadata: request.metadata,
+            created_at: now,
+            last_heartbeat: None,
+            updated_at: None,
+            stale_threshold: request.stale_threshold,
+            events: Default::default(),
+        };
+        let outcome = Outcome {
+            changes: vec![Change::PutService(ServiceState::of(&record))],
+            events: vec![CoreEvent::ServiceRegistered {
+                service: ServiceSummary::of(&record),
+            }],
+        };
+        // IndexMap::insert keeps the position of an existing key.
+        self.services.insert(
+            id.clone(),
+            Entry {
+                record,
+                deadline: self.services.get(&id).and_then(|e| e.deadline),
+                grace_from: None,
+            },
+        );
+        self.reindex(&id);
+        (id, outcome)
+    }
+
+    /// Applies a heartbeat (wire-api §1.4 steps 2–7).
+    pub fn heartbeat(
+        &mut self,
+        id: &str,
+        heartbeat: Heartbeat,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, RegistryError> {
+        let entry = self
+            .services
+            .get_mut(id)
+            .ok_or_else(|| RegistryError::ServiceNotFound(id.to_string()))?;
+        let record = &mut entry.record;
+        let previous = record.status;
+        let status_message = heartbeat
+            .message
+            .clone()
+            .unwrap_or_else(|| format!("Status updated to {}", heartbeat.status));
+        record.status = heartbeat.status;
+        record.message = heartbeat.message;
+        record.status_message = Some(status_message.clone());
+        record.last_heartbeat = Some(now);
+        record.updated_at = Some(now);
+        if let Some(sent) = &heartbeat.metadata {
+            for (key, value) in sent {
+                record.metadata.insert(key.clone(), value.clone());
+            }
+        }
+        let inline = HistoryEvent {
+            kind: EventKind::Heartbeat,
+            timestamp: now,
+            status: heartbeat.status,
+            message: status_message,
+            metadata: None,
+        };
+        record.push_event(inline.clone());
+        let stored = HistoryEvent {
+            metadata: heartbeat.metadata.filter(|m| !m.is_empty()),
+            ..inline.clone()
+        };
+        let summary = ServiceSummary::of(record);
+        let mut outcome = Outcome {
+            changes: vec![
+                Change::PutService(ServiceState::of(record)),
+                Change::AppendEvent {
+                    service_id: id.to_string(),
+                    event: stored,
+                },
+            ],
+            events: Vec::with_capacity(2),
+        };
+        if previous != heartbeat.status {
+            outcome.events.push(CoreEvent::StatusChanged {
+                service: summary.clone(),
+                from: previous,
+                to: heartbeat.status,
+                cause: ChangeCause::Heartbeat,
+                at: now,
+            });
+        }
+        outcome.events.push(CoreEvent::Heartbeat {
+            service: summary,
+            event: inline,
+        });
+        // A heartbeat ends the restart grace: the normal threshold applies.
+        entry.grace_from = None;
+        self.reindex(id);
+        Ok(outcome)
+    }
+
+    /// Flags every service whose deadline is at or before `now` as stale.
+    pub fn expire_due(&mut self, now: DateTime<Utc>) -> Outcome {
+        let mut outcome = Outcome::default();
+        while let Some((due, id)) = self.deadlines.first().cloned() {
+            if due > now {
+                break;
+            }
+            self.deadlines.pop_first();
+            let Some(entry) = self.services.get_mut(&id) else {
+                continue;
+            };
+            entry.deadline = None;
+            let record = &mut entry.record;
+            let previous = record.status;
+            let text = staleness::stale_message(self.policy.threshold_for(record));
+            record.status = Status::Stale;
+            record.status_message = Some(text.clone());
+            let event = HistoryEvent {
+                kind: EventKind::Stale,
+                timestamp: due,
+                status: Status::Stale,
+                message: text,
+                metadata: None,
+            };
+            record.push_event(event.clone());
+            outcome
+                .changes
+                .push(Change::PutService(ServiceState::of(record)));
+            outcome.changes.push(Change::AppendEvent {
+                service_id: id.clone(),
+                event,
+            });
+            outcome.events.push(CoreEvent::StatusChanged {
+                service: ServiceSummary::of(record),
+                from: previous,
+                to: Status::Stale,
+                cause: ChangeCause::Deadline,
+                at: now,
+            });
+        }
+        outcome
+    }
+
+    /// Deletes a service and its tasks.
+    pub fn remove(&mut self, id: &str) -> Result<Outcome, RegistryError> {
+        let entry = self
+            .services
+            .shift_remove(id)
+            .ok_or_else(|| RegistryError::ServiceNotFound(id.to_string()))?;
+        if let Some(due) = entry.deadline {
+            self.deadlines.remove(&(due, id.to_string()));
+        }
+        let mut outcome = Outcome {
+            changes: vec![Change::RemoveService {
+                service_id: id.to_string(),
+            }],
+            events: Vec::new(),
+        };
+        let owned: Vec<String> = self
+            .tasks
+            .values()
+            .filter(|task| task.service_id == id)
+            .map(|task| task.task_id.clone())
+            .collect();
+        for task_id in owned {
+            self.tasks.shift_remove(&task_id);
+            outcome.events.push(CoreEvent::TaskRemoved {
+                task_id,
+                service_id: id.to_string(),
+            });
+        }
+        outcome
+            .events
+            .push(CoreEvent::ServiceRemoved { id: id.to_string() });
+        Ok(outcome)
+    }
+
+    pub fn task(&self, task_id: &str) -> Option<&ProgressTask> {
+        self.tasks.get(task_id)
+    }
+
+    /// Tasks in creation order.
+    pub fn tasks(&self) -> impl Iterator<Item = &ProgressTask> {
+        self.tasks.values()
+    }
+
+    /// Starts a progress task for a registered service.
+    pub fn start_task(
+        &mut self,
+        request: NewTask,
+        now: DateTime<Utc>,
+    ) -> Result<(ProgressTask, Outcome), RegistryError> {
+        if !self.services.contains_key(&request.service_id) {
+            return Err(RegistryError::ServiceNotFound(request.service_id));
+        }
+        let task = ProgressTask {
+            task_id: uuid::Uuid::new_v4().to_string(),
+            service_id: request.service_id,
+            task_name: request.task_name,
+            description: request.description,
+            total_steps: request.total_steps,
+            current_step: 0,
+            status: "running".to_string(),
+            message: None,
+            metadata: request.metadata,
+            created_at: now,
+            updated_at: now,
+            step_changed_at: now,
+            completed_at: None,
+        };
+        self.tasks.insert(task.task_id.clone(), task.clone());
+        Ok((task.clone(), task_outcome(task)))
+    }
+
+    /// Records progress (or completion, when `finish` is set).
+    pub fn update_task(
+        &mut self,
+        task_id: &str,
+        update: TaskUpdate,
+        finish: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(ProgressTask, Outcome), RegistryError> {
+        let task = self
+            .tasks
+            .get_mut(task_id)
+            .ok_or_else(|| RegistryError::TaskNotFound(task_id.to_string()))?;
+        let mut step = update.current_step;
+        let status = update
+            .status
+            .unwrap_or_else(|| if finish { "completed" } else { "running" }.to_string());
+        if finish && status == "completed" {
+            step = Some(step.unwrap_or(task.total_steps).max(task.total_steps));
+        }
+        if let Some(step) = step {
+            if step != task.current_step {
+                task.current_step = step;
+                task.step_changed_at = now;
+            }
+        }
+        task.status = status;
+        if update.message.is_some() || finish {
+            task.message = update.message;
+        }
+        if let Some(sent) = update.metadata {
+            for (key, value) in sent {
+                task.metadata.insert(key, value);
+            }
+        }
+        task.updated_at = now;
+        task.completed_at = task.is_finished().then_some(now);
+        let task = task.clone();
+        Ok((task.clone(), task_outcome(task)))
+    }
+
+    /// Deletes a progress task.
+    pub fn remove_task(&mut self, task_id: &str) -> Result<Outcome, RegistryError> {
+        let task = self
+            .tasks
+            .shift_remove(task_id)
+            .ok_or_else(|| RegistryError::TaskNotFound(task_id.to_string()))?;
+        Ok(Outcome {
+            changes: vec![Change::RemoveTask {
+                task_id: task.task_id.clone(),
+            }],
+            events: vec![CoreEvent::TaskRemoved {
+                task_id: task.task_id,
+                service_id: task.service_id,
+            }],
+        })
+    }
+}
+
+fn task_outcome(task: ProgressTask) -> Outcome {
+    Outcome {
+        changes: vec![Change::PutTask(task.clone())],
+        events: vec![CoreEvent::ProgressChanged { task }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    fn registration(id: Option<&str>, name: &str) -> Registration {
+        Registration {
+            service_id: id.map(str::to_string),
+            service_name: name.to_string(),
+            ..Registration::default()
+        }
+    }
+
+    fn meta(value: serde_json::Value) -> Metadata {
+        value.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn reregistering_overwrites_in_place() {
+        let mut registry = Registry::default();
+        registry.register(registration(Some("a"), "first"), at(0));
+        registry.register(registration(Some("b"), "second"), at(0));
+        registry
+            .heartbeat("a", Heartbeat::default(), at(1))
+            .unwrap();
+        registry.register(registration(Some("a"), "again"), at(2));
+        let order: Vec<&str> = registry.services().map(|r| r.id.as_str()).collect();
+        assert_eq!(order, ["a", "b"]);
+        let a = registry.get("a").unwrap();
+        assert_eq!(a.name, "again");
+        assert_eq!(a.status, Status::Unknown);
+        assert!(a.events.is_empty());
+        assert_eq!(registry.deadline_of("a"), Some(at(62)));
+    }
+
+    #[test]
+    fn heartbeat_merges_metadata_and_sets_messages() {
+        let mut registry = Registry::default();
+        let mut request = registration(Some("a"), "svc");
+        request.metadata = meta(json!({"version": "1.0"}));
+        registry.register(request, at(0));
+        let outcome = registry
+            .heartbeat(
+                "a",
+                Heartbeat {
+                    status: Status::Warning,
+                    message: Some("hot".into()),
+                    metadata: Some(meta(json!({"cpu": 1}))),
+                },
+                at(5),
+            )
+            .unwrap();
+        let a = registry.get("a").unwrap();
+        assert_eq!(a.metadata, meta(json!({"version": "1.0", "cpu": 1})));
+        assert_eq!(a.status_message.as_deref(), Some("hot"));
+        assert!(matches!(
+            outcome.events[0],
+            CoreEvent::StatusChanged {
+                from: Status::Unknown,
+                to: Status::Warning,
+                ..
+            }
+        ));
+        registry
+            .heartbeat("a", Heartbeat::default(), at(6))
+            .unwrap();
+        let a = registry.get("a").unwrap();
+        assert_eq!(a.message, None, "a heartbeat without message clears it");
+        assert_eq!(
+            a.status_message.as_deref(),
+            Some("Status updated to healthy")
+        );
+        assert_eq!(a.metadata.len(), 2, "empty metadata leaves it unchanged");
+    }
+
+    #[test]
+    fn events_are_capped_in_the_record() {
+        let mut registry = Registry::default();
+        registry.register(registration(Some("a"), "svc"), at(0));
+        for i in 0..150 {
+            registry
+                .heartbeat("a", Heartbeat::default(), at(i))
+                .unwrap();
+        }
+        let a = registry.get("a").unwrap();
+        assert_eq!(a.events.len(), EVENTS_IN_RECORD);
+        assert_eq!(a.events.front().unwrap().timestamp, at(50));
+    }
+
+    #[test]
+    fn expiry_flips_only_due_services() {
+        let mut registry = Registry::default();
+        registry.register(registration(Some("a"), "a"), at(0));
+        registry.register(registration(Some("b"), "b"), at(30));
+        let outcome = registry.expire_due(at(60));
+        assert_eq!(outcome.events.len(), 1);
+        assert_eq!(registry.get("a").unwrap().status, Status::Stale);
+        assert_eq!(registry.get("b").unwrap().status, Status::Unknown);
+        assert_eq!(registry.next_deadline(), Some(at(90)));
+        assert!(registry.expire_due(at(60)).events.is_empty());
+    }
+
+    #[test]
+    fn removing_a_service_removes_its_tasks() {
+        let mut registry = Registry::default();
+        registry.register(registration(Some("a"), "a"), at(0));
+        let (task, _) = registry
+            .start_task(
+                NewTask {
+                    service_id: "a".into(),
+                    task_name: "t".into(),
+                    total_steps: 10,
+                    description: None,
+                    metadata: Metadata::new(),
+                },
+                at(1),
+            )
+            .unwrap();
+        registry.remove("a").unwrap();
+        assert!(registry.task(&task.task_id).is_none());
+        assert_eq!(registry.next_deadline(), None);
+        assert_eq!(
+            registry.remove("a").unwrap_err(),
+            RegistryError::ServiceNotFound("a".into())
+        );
+    }
+
+    #[test]
+    fn completing_a_task_fills_the_steps() {
+        let mut registry = Registry::default();
+        registry.register(registration(Some("a"), "a"), at(0));
+        let (task, _) = registry
+            .start_task(
+                NewTask {
+                    service_id: "a".into(),
+                    task_name: "t".into(),
+                    total_steps: 10,
+                    description: None,
+                    metadata: Metadata::new(),
+                },
+                at(1),
+            )
+            .unwrap();
+        let update = TaskUpdate {
+            current_step: Some(4),
+            ..TaskUpdate::default()
+        };
+        let (task, _) = registry
+            .update_task(&task.task_id, update, false, at(2))
+            .unwrap();
+        assert_eq!(task.percent_complete(), 40.0);
+        let (task, _) = registry
+            .update_task(&task.task_id, TaskUpdate::default(), true, at(3))
+            .unwrap();
+        assert_eq!(task.status, "completed");
+        assert_eq!(task.current_step, 10);
+        assert_eq!(task.completed_at, Some(at(3)));
+    }
+}

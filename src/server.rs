@@ -1,0 +1,169 @@
+//! Wiring of a running server: open the store, restore the core from it,
+//! run the stale monitor and the HTTP API, and on shutdown stop accepting,
+//! finish requests in flight and flush the store.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, AppState, CorsPolicy, Limits};
+use crate::config::Settings;
+use crate::core::{Clock, Core, CoreConfig, Journal, StalePolicy, SystemClock};
+use crate::storage::{self, Store, StoreError, StoreOptions};
+
+/// Why a server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("HTTP server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A server running in the background of this process.
+pub struct Server {
+    addr: SocketAddr,
+    core: Core,
+    store: Arc<dyn Store>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Result<(), ServerError>>,
+}
+
+impl Server {
+    /// Opens the store and starts the monitor and the API on `settings.listen`.
+    pub async fn start(settings: &Settings) -> Result<Server, ServerError> {
+        Server::start_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// The same with an injected clock (tests).
+    pub async fn start_with_clock(
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Server, ServerError> {
+        let store = storage::open(
+            &settings.store,
+            StoreOptions {
+                retention: settings.retention,
+                durability: settings.durability,
+            },
+        )?;
+        let snapshot = store.load().await?;
+        let restored = snapshot.services.len();
+        let journal: Arc<dyn Journal> = store.clone();
+        let core = Core::new(
+            CoreConfig {
+                stale: StalePolicy {
+                    default_threshold_secs: settings.stale_threshold_secs,
+                },
+                task_stall_after_secs: settings.task_stall_after_secs,
+            },
+            snapshot,
+            journal,
+            clock,
+        );
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: settings.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(ServerError::Serve)?;
+        tracing::info!(%addr, store = %store.describe(), restored, "laneswap server listening");
+
+        let (stop, stopped) = watch::channel(false);
+        let monitor = tokio::spawn(core.clone().run_monitor(wait_for(stopped.clone())));
+        let state = AppState {
+            core: core.clone(),
+            store: store.clone(),
+            limits: Limits {
+                max_body_bytes: settings.max_body_bytes,
+            },
+            cors: Arc::new(CorsPolicy::from_list(&settings.cors_origins)),
+        };
+        let flush = store.clone();
+        let task = tokio::spawn(async move {
+            let served = api::serve(listener, state, wait_for(stopped)).await;
+            let _ = monitor.await;
+            flush.close().await?;
+            tracing::info!("store flushed, server stopped");
+            served.map_err(ServerError::Serve)
+        });
+        Ok(Server {
+            addr,
+            core,
+            store,
+            stop,
+            task,
+        })
+    }
+
+    /// The address the API listens on (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Stops accepting, finishes requests in flight, flushes the store.
+    pub async fn shutdown(self) -> Result<(), ServerError> {
+        let _ = self.stop.send(true);
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(ServerError::Serve(std::io::Error::other(e.to_string()))))
+    }
+
+    /// Runs until `signal` resolves, then shuts down cleanly.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) -> Result<(), ServerError> {
+        signal.await;
+        tracing::info!("shutdown requested, finishing requests and flushing the store");
+        self.shutdown().await
+    }
+}
+
+async fn wait_for(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn termination_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

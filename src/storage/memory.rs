@@ -1,0 +1,174 @@
+//! The memory backend: keeps what it is given for the life of the process.
+//! Used by tests and `--store memory:`; commits are immediate.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::Utc;
+use indexmap::IndexMap;
+
+use super::{HistoryQuery, Retention, Store, StoreError};
+use crate::core::model::EVENTS_IN_RECORD;
+use crate::core::{
+    Change, Commit, HistoryEvent, Journal, ProgressTask, ServiceRecord, ServiceState, Snapshot,
+};
+
+#[derive(Default)]
+struct Contents {
+    services: IndexMap<String, ServiceState>,
+    history: HashMap<String, Vec<HistoryEvent>>,
+    tasks: IndexMap<String, ProgressTask>,
+    closed: bool,
+}
+
+/// An in-process store.
+pub struct MemoryStore {
+    contents: Mutex<Contents>,
+    retention: Retention,
+}
+
+impl MemoryStore {
+    pub fn new(retention: Retention) -> Self {
+        MemoryStore {
+            contents: Mutex::new(Contents::default()),
+            retention,
+        }
+    }
+
+    fn contents(&self) -> std::sync::MutexGuard<'_, Contents> {
+        self.contents.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Journal for MemoryStore {
+    fn submit(&self, changes: Vec<Change>) -> Commit {
+        let mut contents = self.contents();
+        if contents.closed {
+            return Commit::Done(Err(crate::core::JournalError::Closed));
+        }
+        for change in changes {
+            match change {
+                Change::PutService(state) => {
+                    contents.services.insert(state.id.clone(), state);
+                }
+                Change::AppendEvent { service_id, event } => {
+                    let events = contents.history.entry(service_id).or_default();
+                    events.push(event);
+                    let cap = self.retention.max_events_per_service as usize;
+                    if cap > 0 && events.len() > cap {
+                        let excess = events.len() - cap;
+                        events.drain(..excess);
+                    }
+                }
+                Change::RemoveService { service_id } => {
+                    contents.services.shift_remove(&service_id);
+                    contents.history.remove(&service_id);
+                    contents
+                        .tasks
+                        .retain(|_, task| task.service_id != service_id);
+                }
+                Change::PutTask(task) => {
+                    contents.tasks.insert(task.task_id.clone(), task);
+                }
+                Change::RemoveTask { task_id } => {
+                    contents.tasks.shift_remove(&task_id);
+                }
+            }
+        }
+        Commit::Done(Ok(()))
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for MemoryStore {
+    async fn load(&self) -> Result<Snapshot, StoreError> {
+        let contents = self.contents();
+        let services = contents
+            .services
+            .values()
+            .map(|state| {
+                let events = contents
+                    .history
+                    .get(&state.id)
+                    .map(|all| {
+                        let current: Vec<&HistoryEvent> = all
+                            .iter()
+                            .filter(|e| e.timestamp >= state.created_at)
+                            .collect();
+                        let skip = current.len().saturating_sub(EVENTS_IN_RECORD);
+                        current[skip..]
+                            .iter()
+                            .map(|e| HistoryEvent {
+                                metadata: None,
+                                ..(*e).clone()
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                record_from_state(state.clone(), events)
+            })
+            .collect();
+        Ok(Snapshot {
+            services,
+            tasks: contents.tasks.values().cloned().collect(),
+        })
+    }
+
+    async fn history(
+        &self,
+        service_id: &str,
+        query: HistoryQuery,
+    ) -> Result<Vec<HistoryEvent>, StoreError> {
+        let contents = self.contents();
+        Ok(contents
+            .history
+            .get(service_id)
+            .map(|events| {
+                events
+                    .iter()
+                    .rev()
+                    .filter(|e| query.since.is_none_or(|since| e.timestamp > since))
+                    .take(query.limit)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn apply_retention(&self) -> Result<(), StoreError> {
+        if self.retention.max_age_days == 0 {
+            return Ok(());
+        }
+        let cutoff = Utc::now() - chrono::Duration::days(self.retention.max_age_days as i64);
+        for events in self.contents().history.values_mut() {
+            events.retain(|e| e.timestamp >= cutoff);
+        }
+        Ok(())
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        self.contents().closed = true;
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "memory: (nothing survives a restart)".to_string()
+    }
+}
+
+/// Rebuilds an in-memory record from a stored row and its inline events.
+pub fn record_from_state(state: ServiceState, events: Vec<HistoryEvent>) -> ServiceRecord {
+    ServiceRecord {
+        id: state.id,
+        name: state.name,
+        status: state.status,
+        message: state.message,
+        status_message: state.status_message,
+        metadata: state.metadata,
+        created_at: state.created_at,
+        last_heartbeat: state.last_heartbeat,
+        updated_at: state.updated_at,
+        stale_threshold: state.stale_threshold,
+        events: events.into(),
+    }
+}

@@ -1,0 +1,180 @@
+//! Durable storage behind one interface. A [`Store`] is the core's
+//! [`Journal`] (it commits the core's changes) plus the reads the core does
+//! not keep in memory: the snapshot to restore at start and long history.
+//!
+//! Backends are chosen by URI: `sqlite:PATH` (the embedded default) and
+//! `memory:` (tests and throw-away runs).
+
+pub mod memory;
+pub mod sqlite;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::core::{HistoryEvent, Journal, Snapshot};
+
+/// Errors of the storage layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open store {location}: {reason}")]
+    Open { location: String, reason: String },
+    #[error("storage backend error: {0}")]
+    Backend(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("the store is closed")]
+    Closed,
+}
+
+/// Which history to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// At most this many events, newest first.
+    pub limit: usize,
+    /// Only events strictly after this time.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// How long history is kept (per service, and overall age).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep at most this many events per service (0: no count limit).
+    pub max_events_per_service: u64,
+    /// Drop events older than this many days (0: no age limit).
+    pub max_age_days: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_events_per_service: 10_000,
+            max_age_days: 30,
+        }
+    }
+}
+
+/// How hard the embedded store syncs to disk on each group commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Committed data survives a crash of the process (kill -9); the last
+    /// commits may be lost on power failure. SQLite `synchronous=NORMAL`.
+    #[default]
+    Process,
+    /// Every group commit is fsynced: survives power failure too. SQLite
+    /// `synchronous=FULL`.
+    Power,
+}
+
+/// A parsed `--store` value.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreUri {
+    Memory,
+    Sqlite(PathBuf),
+}
+
+impl fmt::Debug for StoreUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl fmt::Display for StoreUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreUri::Memory => f.write_str("memory:"),
+            StoreUri::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+        }
+    }
+}
+
+impl std::str::FromStr for StoreUri {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if text == "memory:" || text == "memory" {
+            return Ok(StoreUri::Memory);
+        }
+        if let Some(path) = text.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(
+                    "sqlite: needs a file path, e.g. sqlite:/var/lib/laneswap/laneswap.db".into(),
+                );
+            }
+            return Ok(StoreUri::Sqlite(PathBuf::from(path)));
+        }
+        if text.starts_with("mongodb://") || text.starts_with("mongodb+srv://") {
+            return Err("the MongoDB backend is not available in this build yet; use sqlite:PATH or memory:".into());
+        }
+        Err("expected sqlite:PATH or memory:".into())
+    }
+}
+
+/// The storage interface every backend implements.
+#[async_trait::async_trait]
+pub trait Store: Journal {
+    /// Everything needed to restore the core: services in listing order with
+    /// their newest inline events, and progress tasks.
+    async fn load(&self) -> Result<Snapshot, StoreError>;
+
+    /// A service's stored history, newest first.
+    async fn history(
+        &self,
+        service_id: &str,
+        query: HistoryQuery,
+    ) -> Result<Vec<HistoryEvent>, StoreError>;
+
+    /// Applies retention now (backends also do it periodically).
+    async fn apply_retention(&self) -> Result<(), StoreError>;
+
+    /// Commits everything submitted so far and stops accepting writes.
+    async fn close(&self) -> Result<(), StoreError>;
+
+    /// A one-line description for logs (never contains credentials).
+    fn describe(&self) -> String;
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    pub retention: Retention,
+    pub durability: Durability,
+}
+
+/// Opens the backend named by `uri`.
+pub fn open(uri: &StoreUri, options: StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+    match uri {
+        StoreUri::Memory => Ok(Arc::new(memory::MemoryStore::new(options.retention))),
+        StoreUri::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path, options)?)),
+    }
+}
+
+/// The default embedded store location: `$XDG_DATA_HOME/laneswap/laneswap.db`.
+pub fn default_store_uri() -> StoreUri {
+    let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from("."));
+    StoreUri::Sqlite(base.join("laneswap").join("laneswap.db"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_uris_parse() {
+        assert_eq!("memory:".parse::<StoreUri>(), Ok(StoreUri::Memory));
+        assert_eq!(
+            "sqlite:/tmp/x.db".parse::<StoreUri>(),
+            Ok(StoreUri::Sqlite("/tmp/x.db".into()))
+        );
+        assert_eq!(
+            "sqlite:///tmp/x.db".parse::<StoreUri>(),
+            Ok(StoreUri::Sqlite("/tmp/x.db".into()))
+        );
+        assert!("sqlite:".parse::<StoreUri>().is_err());
+        assert!("postgres://x".parse::<StoreUri>().is_err());
+    }
+}
