@@ -68,9 +68,23 @@ impl FromRequest<AppState> for JsonBody {
 /// FastAPI's `json_invalid` item, with Python's wording of common errors.
 fn json_error_item(bytes: &[u8], error: &serde_json::Error) -> ValidationItem {
     let text = error.to_string();
-    let python = if text.starts_with("expected value")
-        || text.starts_with("EOF while parsing a value")
-    {
+    let mut column = error.column();
+    let python = if text.starts_with("expected ident") {
+        // Python reports the start of the bad literal (`nul`, `not json`).
+        let before: Vec<char> = String::from_utf8_lossy(bytes)
+            .split('\n')
+            .nth(error.line().saturating_sub(1))
+            .unwrap_or("")
+            .chars()
+            .take(column.saturating_sub(1))
+            .collect();
+        column -= before
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .count();
+        "Expecting value"
+    } else if text.starts_with("expected value") || text.starts_with("EOF while parsing a value") {
         "Expecting value"
     } else if text.starts_with("key must be a string") {
         "Expecting property name enclosed in double quotes"
@@ -89,7 +103,7 @@ fn json_error_item(bytes: &[u8], error: &serde_json::Error) -> ValidationItem {
         kind: "json_invalid",
         loc: vec![
             json!("body"),
-            json!(char_offset(bytes, error.line(), error.column())),
+            json!(char_offset(bytes, error.line(), column)),
         ],
         msg: "JSON decode error".into(),
         input: json!({}),

@@ -95,7 +95,10 @@ impl Core {
         journal: Arc<dyn Journal>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let registry = Registry::restore(config.stale, snapshot, clock.now());
+        let registry = Registry::restore(config.stale, snapshot, {
+            use chrono::SubsecRound;
+            clock.now().trunc_subsecs(6)
+        });
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Core {
             inner: Arc::new(Inner {
@@ -123,8 +126,10 @@ impl Core {
         &self.inner.config
     }
 
+    /// Now, at the microsecond precision of the wire and the stores.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.inner.clock.now()
+        use chrono::SubsecRound;
+        self.inner.clock.now().trunc_subsecs(6)
     }
 
     /// Subscribes to core events from now on.
@@ -166,7 +171,7 @@ impl Core {
             chrono::DateTime<chrono::Utc>,
         ) -> Result<(T, Outcome), RegistryError>,
     ) -> Result<(T, Commit), CoreError> {
-        let now = self.inner.clock.now();
+        let now = self.now();
         let mut registry = self.lock();
         let before = registry.next_deadline();
         let (value, outcome) = operation(&mut registry, now)?;
