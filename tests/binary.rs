@@ -203,9 +203,16 @@ async fn sigterm_shuts_down_cleanly_and_keeps_data() {
     server.child.wait().unwrap();
 }
 
+/// (environment, arguments, text the error must contain)
+type ConfigCase = (
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+    &'static str,
+);
+
 #[test]
 fn bad_configuration_is_refused_with_exit_code_2() {
-    let cases: [(&[(&str, &str)], &[&str], &str); 5] = [
+    let cases: [ConfigCase; 5] = [
         (
             &[("LANESWAP_STALE_THRESHOLD", "soon")],
             &[],

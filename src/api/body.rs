@@ -125,7 +125,13 @@ fn char_offset(bytes: &[u8], line: usize, column: usize) -> usize {
 }
 
 /// Field-by-field validation of a JSON object, collecting FastAPI-style
-/// errors with `loc` = `[prefix, field]`.
+/// errors with `loc` = `["body", field]`.
+///
+/// Each accessor returns the field's value, or a placeholder (empty, zero,
+/// `None`) when the field is invalid; the error is recorded and [`finish`]
+/// refuses the request, so a placeholder is never acted on.
+///
+/// [`finish`]: Fields::finish
 pub struct Fields<'a> {
     object: &'a Map<String, Value>,
     whole: &'a Value,
@@ -218,13 +224,15 @@ impl<'a> Fields<'a> {
     }
 
     /// A field that must be a string of `min..=max` characters.
-    pub fn required_string(&mut self, field: &str, min: usize, max: usize) -> Option<String> {
+    pub fn required_string(&mut self, field: &str, min: usize, max: usize) -> String {
         match self.object.get(field) {
             None => {
                 self.missing(field);
-                None
+                String::new()
             }
-            Some(value) => self.string_value(field, value, min, max),
+            Some(value) => self
+                .string_value(field, value, min, max)
+                .unwrap_or_default(),
         }
     }
 
@@ -253,26 +261,17 @@ impl<'a> Fields<'a> {
     }
 
     /// A field that may be absent or null, else a string of `min..=max` characters.
-    /// `Err(())` marks a field that failed validation.
-    pub fn optional_string(
-        &mut self,
-        field: &str,
-        min: usize,
-        max: usize,
-    ) -> Result<Option<String>, ()> {
+    pub fn optional_string(&mut self, field: &str, min: usize, max: usize) -> Option<String> {
         match self.object.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(value) => self
-                .string_value(field, value, min, max)
-                .map(Some)
-                .ok_or(()),
+            None | Some(Value::Null) => None,
+            Some(value) => self.string_value(field, value, min, max),
         }
     }
 
     /// A service id: 1–256 characters, no `/` (it must fit one path
     /// segment), no control characters.
-    pub fn optional_id(&mut self, field: &str) -> Result<Option<String>, ()> {
-        let id = self.optional_string(field, 1, MAX_ID_CHARS)?;
+    pub fn optional_id(&mut self, field: &str) -> Option<String> {
+        let id = self.optional_string(field, 1, MAX_ID_CHARS);
         if let Some(text) = &id {
             if text.contains('/') || text.chars().any(char::is_control) {
                 self.error(
@@ -282,16 +281,16 @@ impl<'a> Fields<'a> {
                     json!(text),
                     Some(json!({ "pattern": "^[^/\\x00-\\x1f\\x7f]+$" })),
                 );
-                return Err(());
+                return None;
             }
         }
-        Ok(id)
+        id
     }
 
     /// A JSON object no larger than [`MAX_METADATA_BYTES`]; absent or null is `None`.
-    pub fn optional_object(&mut self, field: &str) -> Result<Option<Metadata>, ()> {
+    pub fn optional_object(&mut self, field: &str) -> Option<Metadata> {
         match self.object.get(field) {
-            None | Some(Value::Null) => Ok(None),
+            None | Some(Value::Null) => None,
             Some(Value::Object(map)) => {
                 let size = serde_json::to_vec(map)
                     .map(|v| v.len())
@@ -304,9 +303,9 @@ impl<'a> Fields<'a> {
                         Value::Null,
                         Some(json!({ "max_bytes": MAX_METADATA_BYTES })),
                     );
-                    return Err(());
+                    return None;
                 }
-                Ok(Some(map.clone()))
+                Some(map.clone())
             }
             Some(other) => {
                 self.error(
@@ -316,18 +315,18 @@ impl<'a> Fields<'a> {
                     other.clone(),
                     None,
                 );
-                Err(())
+                None
             }
         }
     }
 
     /// One of the seven statuses; absent gives `default`, null is an error.
-    pub fn status(&mut self, field: &str, default: Status) -> Option<Status> {
+    pub fn status(&mut self, field: &str, default: Status) -> Status {
         let Some(value) = self.object.get(field) else {
-            return Some(default);
+            return default;
         };
         if let Some(status) = value.as_str().and_then(|text| text.parse().ok()) {
-            return Some(status);
+            return status;
         }
         let expected = "'healthy', 'warning', 'degraded', 'error', 'busy', 'stale' or 'unknown'";
         self.error(
@@ -337,7 +336,7 @@ impl<'a> Fields<'a> {
             value.clone(),
             Some(json!({ "expected": expected })),
         );
-        None
+        default
     }
 
     fn integer_value(&mut self, field: &str, value: &Value) -> Option<i64> {
@@ -390,34 +389,33 @@ impl<'a> Fields<'a> {
     }
 
     /// A required integer ≥ 0 (numeric strings and whole floats accepted, as pydantic does).
-    pub fn required_count(&mut self, field: &str) -> Option<u64> {
+    pub fn required_count(&mut self, field: &str) -> u64 {
         match self.object.get(field) {
             None => {
                 self.missing(field);
-                None
+                0
             }
-            Some(value) => {
-                let int = self.integer_value(field, value)?;
-                self.non_negative(field, value, int)
-            }
+            Some(value) => self
+                .integer_value(field, value)
+                .and_then(|int| self.non_negative(field, value, int))
+                .unwrap_or(0),
         }
     }
 
     /// An optional integer ≥ 0.
-    pub fn optional_count(&mut self, field: &str) -> Result<Option<u64>, ()> {
+    pub fn optional_count(&mut self, field: &str) -> Option<u64> {
         match self.object.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(value) => {
-                let int = self.integer_value(field, value).ok_or(())?;
-                self.non_negative(field, value, int).map(Some).ok_or(())
-            }
+            None | Some(Value::Null) => None,
+            Some(value) => self
+                .integer_value(field, value)
+                .and_then(|int| self.non_negative(field, value, int)),
         }
     }
 
     /// An optional number of seconds in `(0, max]`.
-    pub fn optional_seconds(&mut self, field: &str, max: f64) -> Result<Option<f64>, ()> {
+    pub fn optional_seconds(&mut self, field: &str, max: f64) -> Option<f64> {
         match self.object.get(field) {
-            None | Some(Value::Null) => Ok(None),
+            None | Some(Value::Null) => None,
             Some(value) => {
                 let number = match value {
                     Value::Number(n) => n.as_f64(),
@@ -425,7 +423,7 @@ impl<'a> Fields<'a> {
                     _ => None,
                 };
                 match number {
-                    Some(secs) if secs > 0.0 && secs <= max && secs.is_finite() => Ok(Some(secs)),
+                    Some(secs) if secs > 0.0 && secs <= max && secs.is_finite() => Some(secs),
                     Some(_) => {
                         self.error(
                             "less_than_equal",
@@ -434,7 +432,7 @@ impl<'a> Fields<'a> {
                             value.clone(),
                             Some(json!({ "gt": 0, "le": max })),
                         );
-                        Err(())
+                        None
                     }
                     None => {
                         self.error(
@@ -444,7 +442,7 @@ impl<'a> Fields<'a> {
                             value.clone(),
                             None,
                         );
-                        Err(())
+                        None
                     }
                 }
             }
@@ -475,8 +473,8 @@ mod tests {
     fn collects_every_error() {
         let body = Some(json!({"service_name": 5, "metadata": []}));
         let mut fields = Fields::of(&body, true).unwrap();
-        assert!(fields.required_string("service_name", 0, 10).is_none());
-        assert!(fields.optional_object("metadata").is_err());
+        assert_eq!(fields.required_string("service_name", 0, 10), "");
+        assert!(fields.optional_object("metadata").is_none());
         let Err(ApiError::Validation(items)) = fields.finish() else {
             panic!("expected validation errors");
         };

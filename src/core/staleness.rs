@@ -103,18 +103,21 @@ mod tests {
         }
     }
 
+    /// (created, last heartbeat, status, per-service threshold, grace, expected deadline)
+    type DeadlineCase = (
+        i64,
+        Option<i64>,
+        Status,
+        Option<f64>,
+        Option<i64>,
+        Option<i64>,
+    );
+
     #[test]
     fn table_of_deadlines() {
         let policy = StalePolicy::default();
         // (created, last heartbeat, status, per-service threshold, grace, expected deadline)
-        let cases: [(
-            i64,
-            Option<i64>,
-            Status,
-            Option<f64>,
-            Option<i64>,
-            Option<i64>,
-        ); 6] = [
+        let cases: [DeadlineCase; 6] = [
             (0, None, Status::Unknown, None, None, Some(60)),
             (0, Some(30), Status::Healthy, None, None, Some(90)),
             (0, Some(30), Status::Error, Some(5.0), None, Some(35)),

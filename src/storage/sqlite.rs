@@ -62,6 +62,9 @@ CREATE TABLE IF NOT EXISTS tasks (
 PRAGMA user_version = 1;
 ";
 
+/// A batch of changes and where to report its commit.
+type PendingWrite = (Vec<Change>, oneshot::Sender<Result<(), JournalError>>);
+
 enum Job {
     Write {
         changes: Vec<Change>,
@@ -283,10 +286,7 @@ impl Writer {
 
     /// Commits all batches in one transaction; if that fails, retries each
     /// batch alone so one bad batch cannot fail the others.
-    fn commit_group(
-        &mut self,
-        writes: Vec<(Vec<Change>, oneshot::Sender<Result<(), JournalError>>)>,
-    ) {
+    fn commit_group(&mut self, writes: Vec<PendingWrite>) {
         if writes.is_empty() {
             return;
         }

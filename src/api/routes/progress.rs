@@ -36,13 +36,6 @@ pub async fn start(
     let description = fields.optional_string("description", 0, MAX_MESSAGE_CHARS);
     let metadata = fields.optional_object("metadata");
     fields.finish()?;
-    let (Some(service_id), Some(task_name), Some(total_steps), Ok(description), Ok(metadata)) =
-        (service_id, task_name, total_steps, description, metadata)
-    else {
-        return Err(ApiError::Internal(
-            "validation passed with a missing field".into(),
-        ));
-    };
     let task = state
         .core
         .start_task(NewTask {
@@ -63,13 +56,6 @@ fn read_update(body: &Option<serde_json::Value>) -> Result<TaskUpdate, ApiError>
     let message = fields.optional_string("message", 0, MAX_MESSAGE_CHARS);
     let metadata = fields.optional_object("metadata");
     fields.finish()?;
-    let (Ok(current_step), Ok(status), Ok(message), Ok(metadata)) =
-        (current_step, status, message, metadata)
-    else {
-        return Err(ApiError::Internal(
-            "validation passed with a missing field".into(),
-        ));
-    };
     Ok(TaskUpdate {
         current_step,
         status,

@@ -25,18 +25,11 @@ pub async fn register(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let mut fields = Fields::of(&body, true)?;
-    let name = fields.required_string("service_name", 0, MAX_NAME_CHARS);
-    let id = fields.optional_id("service_id");
+    let service_name = fields.required_string("service_name", 0, MAX_NAME_CHARS);
+    let service_id = fields.optional_id("service_id");
     let metadata = fields.optional_object("metadata");
-    let threshold = fields.optional_seconds("stale_threshold", MAX_STALE_THRESHOLD_SECS);
+    let stale_threshold = fields.optional_seconds("stale_threshold", MAX_STALE_THRESHOLD_SECS);
     fields.finish()?;
-    let (Some(service_name), Ok(service_id), Ok(metadata), Ok(stale_threshold)) =
-        (name, id, metadata, threshold)
-    else {
-        return Err(ApiError::Internal(
-            "validation passed with a missing field".into(),
-        ));
-    };
     let id = state
         .core
         .register(Registration {
@@ -60,11 +53,6 @@ pub async fn heartbeat(
     let message = fields.optional_string("message", 0, MAX_MESSAGE_CHARS);
     let metadata = fields.optional_object("metadata");
     fields.finish()?;
-    let (Some(status), Ok(message), Ok(metadata)) = (status, message, metadata) else {
-        return Err(ApiError::Internal(
-            "validation passed with a missing field".into(),
-        ));
-    };
     let record = state
         .core
         .heartbeat(
