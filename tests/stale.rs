@@ -145,7 +145,7 @@ async fn flips_at_the_deadline_not_a_scan_later() {
     );
     // Message, heartbeat time and metadata are untouched; an event records it.
     assert_eq!(record.last_heartbeat, Some(heartbeat_at));
-    assert_eq!(record.events.back().unwrap().status, Status::Stale);
+    assert_eq!(record.events.newest().unwrap().status, Status::Stale);
 }
 
 #[tokio::test(start_paused = true)]

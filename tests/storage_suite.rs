@@ -148,8 +148,8 @@ pub async fn history_queries(store: Arc<dyn Store>) {
     let snapshot = store.load().await.unwrap();
     let events = &snapshot.services[0].events;
     assert_eq!(events.len(), EVENTS_IN_RECORD);
-    assert_eq!(events.front().unwrap().message, "m50", "oldest first");
-    assert!(events.iter().all(|e| e.metadata.is_none()));
+    assert_eq!(events.decoded()[0].message, "m50", "oldest first");
+    assert!(events.decoded().iter().all(|e| e.metadata.is_none()));
 
     // Re-registration starts the inline events afresh; history is kept.
     commit(&store, vec![Change::PutService(state("a", "a", 200))]).await;

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::core::model::wire_time;
-use crate::core::{HistoryEvent, Metadata, ProgressTask, ServiceRecord, StatusCounts};
+use crate::core::model::EventLog;
+use crate::core::{Metadata, ProgressTask, ServiceRecord, StatusCounts};
 
 /// The `ServiceStatus` projection: `GET /api/services/{id}` and the heartbeat
 /// response. Fields in the original order.
@@ -19,7 +20,7 @@ pub struct ServiceProjection<'a> {
     pub created_at: DateTime<Utc>,
     #[serde(with = "wire_time::option")]
     pub last_heartbeat: Option<DateTime<Utc>>,
-    pub events: &'a std::collections::VecDeque<HistoryEvent>,
+    pub events: &'a EventLog,
 }
 
 impl<'a> ServiceProjection<'a> {
@@ -51,7 +52,7 @@ pub struct ServiceListing<'a> {
     /// The original never updated this key; it now mirrors `message`.
     pub last_message: &'a Option<String>,
     pub metadata: &'a Metadata,
-    pub events: &'a std::collections::VecDeque<HistoryEvent>,
+    pub events: &'a EventLog,
     pub status_message: &'a Option<String>,
     pub message: &'a Option<String>,
     #[serde(with = "wire_time::option")]

@@ -5,9 +5,11 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// Free-form JSON object carried by services, heartbeats and tasks.
@@ -92,8 +94,26 @@ impl FromStr for Status {
 
 /// Serializes a timestamp as RFC 3339 UTC with exactly six fractional digits
 /// and a `+00:00` offset, which every Python `fromisoformat` accepts.
+///
+/// Written digit by digit: it runs for every timestamp of every response,
+/// and chrono's format-string machinery is an order of magnitude slower.
 pub fn format_timestamp(at: &DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+    use chrono::{Datelike, Timelike};
+    fn digits(out: &mut [u8], mut value: u32) {
+        for slot in out.iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+    let mut text = *b"0000-00-00T00:00:00.000000+00:00";
+    digits(&mut text[0..4], at.year().clamp(0, 9999) as u32);
+    digits(&mut text[5..7], at.month());
+    digits(&mut text[8..10], at.day());
+    digits(&mut text[11..13], at.hour());
+    digits(&mut text[14..16], at.minute());
+    digits(&mut text[17..19], at.second().min(59));
+    digits(&mut text[20..26], at.timestamp_subsec_micros().min(999_999));
+    text.iter().map(|&b| b as char).collect()
 }
 
 /// serde helper for `DateTime<Utc>` in the wire format of [`format_timestamp`].
@@ -202,16 +222,108 @@ pub struct ServiceRecord {
     /// Per-service stale threshold in seconds; `None` uses the global one.
     pub stale_threshold: Option<f64>,
     /// The newest events, oldest first, at most [`EVENTS_IN_RECORD`].
-    pub events: VecDeque<HistoryEvent>,
+    pub events: EventLog,
+}
+
+/// One inline event, kept as its wire JSON. Every heartbeat reply carries
+/// the service's inline events, so they are encoded once when they happen
+/// and copied as bytes afterwards; cloning a record only bumps counters.
+#[derive(Clone)]
+pub struct InlineEvent(Arc<RawValue>);
+
+impl InlineEvent {
+    /// Encodes an event (without its metadata, as the original record).
+    pub fn encode(event: &HistoryEvent) -> Self {
+        let inline = HistoryEvent {
+            metadata: None,
+            ..event.clone()
+        };
+        let raw = serde_json::value::to_raw_value(&inline)
+            .unwrap_or_else(|_| RawValue::from_string("{}".to_string()).unwrap_or_default());
+        InlineEvent(Arc::from(raw))
+    }
+
+    /// The event as a value (`None` only if the encoding was corrupted).
+    pub fn decode(&self) -> Option<HistoryEvent> {
+        serde_json::from_str(self.0.get()).ok()
+    }
+
+    /// The wire JSON.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for InlineEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.json() == other.json()
+    }
+}
+
+impl fmt::Debug for InlineEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.json())
+    }
+}
+
+impl Serialize for InlineEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// A service's inline events, oldest first, capped at [`EVENTS_IN_RECORD`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct EventLog(VecDeque<InlineEvent>);
+
+impl EventLog {
+    /// Appends an event, dropping the oldest beyond the cap.
+    pub fn push(&mut self, event: &HistoryEvent) {
+        while self.0.len() >= EVENTS_IN_RECORD {
+            self.0.pop_front();
+        }
+        self.0.push_back(InlineEvent::encode(event));
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The encoded events, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &InlineEvent> {
+        self.0.iter()
+    }
+
+    /// The newest event, decoded.
+    pub fn newest(&self) -> Option<HistoryEvent> {
+        self.0.back().and_then(InlineEvent::decode)
+    }
+
+    /// Every event, decoded, oldest first.
+    pub fn decoded(&self) -> Vec<HistoryEvent> {
+        self.0.iter().filter_map(InlineEvent::decode).collect()
+    }
+}
+
+impl<'a> FromIterator<&'a HistoryEvent> for EventLog {
+    fn from_iter<I: IntoIterator<Item = &'a HistoryEvent>>(events: I) -> Self {
+        let mut log = EventLog::default();
+        for event in events {
+            log.push(event);
+        }
+        log
+    }
 }
 
 impl ServiceRecord {
     /// Appends an event, dropping the oldest beyond the inline cap.
-    pub fn push_event(&mut self, event: HistoryEvent) {
-        if self.events.len() == EVENTS_IN_RECORD {
-            self.events.pop_front();
-        }
-        self.events.push_back(event);
+    pub fn push_event(&mut self, event: &HistoryEvent) {
+        self.events.push(event);
     }
 }
 
@@ -295,6 +407,43 @@ mod tests {
         }
         assert!("HEALTHY".parse::<Status>().is_err());
         assert!("critical".parse::<Status>().is_err());
+    }
+
+    #[test]
+    fn fast_timestamps_match_chrono() {
+        for text in [
+            "2026-11-28T12:35:27.475081Z",
+            "1999-01-02T03:04:05.000001Z",
+            "2026-12-31T23:59:59.999999Z",
+        ] {
+            let at = DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc);
+            assert_eq!(
+                format_timestamp(&at),
+                at.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn event_log_keeps_the_newest_encoded() {
+        let at = Utc::now();
+        let mut log = EventLog::default();
+        for i in 0..(EVENTS_IN_RECORD + 5) {
+            log.push(&HistoryEvent {
+                kind: EventKind::Heartbeat,
+                timestamp: at,
+                status: Status::Healthy,
+                message: i.to_string(),
+                metadata: Some(Map::new()),
+            });
+        }
+        assert_eq!(log.len(), EVENTS_IN_RECORD);
+        let newest = log.newest().unwrap();
+        assert_eq!(newest.message, (EVENTS_IN_RECORD + 4).to_string());
+        assert_eq!(newest.metadata, None, "inline events carry no metadata");
+        assert_eq!(log.decoded()[0].message, "5");
     }
 
     #[test]

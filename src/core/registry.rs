@@ -10,9 +10,7 @@ use indexmap::IndexMap;
 
 use super::events::{ChangeCause, CoreEvent, ServiceSummary};
 use super::journal::{Change, ServiceState, Snapshot};
-use super::model::{
-    EventKind, HistoryEvent, Metadata, ProgressTask, ServiceRecord, Status, EVENTS_IN_RECORD,
-};
+use super::model::{EventKind, HistoryEvent, Metadata, ProgressTask, ServiceRecord, Status};
 use super::staleness::{self, StalePolicy};
 
 /// What an operation did: changes to persist, events to publish.
@@ -110,10 +108,7 @@ impl Registry {
     /// fresh threshold counted from `now` before it can go stale.
     pub fn restore(policy: StalePolicy, snapshot: Snapshot, now: DateTime<Utc>) -> Self {
         let mut registry = Registry::new(policy);
-        for mut record in snapshot.services {
-            while record.events.len() > EVENTS_IN_RECORD {
-                record.events.pop_front();
-            }
+        for record in snapshot.services {
             let id = record.id.clone();
             registry.services.insert(
                 id.clone(),
@@ -260,7 +255,7 @@ impl Registry {
             message: status_message,
             metadata: None,
         };
-        record.push_event(inline.clone());
+        record.push_event(&inline);
         let stored = HistoryEvent {
             metadata: heartbeat.metadata.filter(|m| !m.is_empty()),
             ..inline.clone()
@@ -319,7 +314,7 @@ impl Registry {
                 message: text,
                 metadata: None,
             };
-            record.push_event(event.clone());
+            record.push_event(&event);
             outcome
                 .changes
                 .push(Change::PutService(ServiceState::of(record)));
@@ -477,6 +472,7 @@ fn task_outcome(task: ProgressTask) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::model::EVENTS_IN_RECORD;
     use serde_json::json;
 
     fn at(secs: i64) -> DateTime<Utc> {
@@ -564,7 +560,7 @@ mod tests {
         }
         let a = registry.get("a").unwrap();
         assert_eq!(a.events.len(), EVENTS_IN_RECORD);
-        assert_eq!(a.events.front().unwrap().timestamp, at(50));
+        assert_eq!(a.events.decoded()[0].timestamp, at(50));
     }
 
     #[test]

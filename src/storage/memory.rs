@@ -1,7 +1,7 @@
 //! The memory backend: keeps what it is given for the life of the process.
 //! Used by tests and `--store memory:`; commits are immediate.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use chrono::Utc;
@@ -16,7 +16,7 @@ use crate::core::{
 #[derive(Default)]
 struct Contents {
     services: IndexMap<String, ServiceState>,
-    history: HashMap<String, Vec<HistoryEvent>>,
+    history: HashMap<String, VecDeque<HistoryEvent>>,
     tasks: IndexMap<String, ProgressTask>,
     closed: bool,
 }
@@ -53,11 +53,10 @@ impl Journal for MemoryStore {
                 }
                 Change::AppendEvent { service_id, event } => {
                     let events = contents.history.entry(service_id).or_default();
-                    events.push(event);
+                    events.push_back(event);
                     let cap = self.retention.max_events_per_service as usize;
-                    if cap > 0 && events.len() > cap {
-                        let excess = events.len() - cap;
-                        events.drain(..excess);
+                    while cap > 0 && events.len() > cap {
+                        events.pop_front();
                     }
                 }
                 Change::RemoveService { service_id } => {
@@ -96,13 +95,7 @@ impl Store for MemoryStore {
                             .filter(|e| e.timestamp >= state.created_at)
                             .collect();
                         let skip = current.len().saturating_sub(EVENTS_IN_RECORD);
-                        current[skip..]
-                            .iter()
-                            .map(|e| HistoryEvent {
-                                metadata: None,
-                                ..(*e).clone()
-                            })
-                            .collect()
+                        current[skip..].iter().map(|e| (*e).clone()).collect()
                     })
                     .unwrap_or_default();
                 record_from_state(state.clone(), events)
@@ -169,6 +162,6 @@ pub fn record_from_state(state: ServiceState, events: Vec<HistoryEvent>) -> Serv
         last_heartbeat: state.last_heartbeat,
         updated_at: state.updated_at,
         stale_threshold: state.stale_threshold,
-        events: events.into(),
+        events: events.iter().collect(),
     }
 }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Ingest benchmark: heartbeats vs GET /api/health with the same load tool and
+# settings in one run, against the release server with the embedded store
+# (durable acknowledged writes), then RSS with 100,000 registered services.
+#
+#   bash benches/ingest.sh            # defaults: 64 connections, 15 s per run
+#   DURATION=30s CONNECTIONS=64 bash benches/ingest.sh
+#
+# Needs wrk (installed with apt-get when missing) and python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-15s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+SERVICES=${SERVICES:-1000}
+TOTAL_SERVICES=${TOTAL_SERVICES:-100000}
+PORT=${PORT:-18765}
+STORE_URI=${STORE_URI:-}
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --quiet --bin laneswap
+
+work=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+store=${STORE_URI:-sqlite:$work/bench.db}
+LANESWAP_LOG_LEVEL=warn ./target/release/laneswap server --listen "127.0.0.1:$PORT" --store "$store" >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.1; done
+
+python3 benches/register.py "127.0.0.1:$PORT" 0 "$SERVICES"
+# Warm up: every service gets its 100 inline events, so responses have their full size.
+SERVICES=$SERVICES wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s benches/heartbeat.lua "http://127.0.0.1:$PORT" >/dev/null
+
+run() { # name, extra wrk args…
+  local name=$1; shift
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" >"$work/$name.txt"
+  local rps p50 p99
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$name.txt")
+  p50=$(awk '$1 == "50%" {print $2}' "$work/$name.txt")
+  p99=$(awk '$1 == "99%" {print $2}' "$work/$name.txt")
+  local errors
+  errors=$(awk '/Non-2xx|Socket errors/ {print}' "$work/$name.txt")
+  printf '%-10s %10s req/s   p50 %8s   p99 %8s   %s\n' "$name" "$rps" "$p50" "$p99" "$errors"
+  eval "${name}_rps=$rps"
+}
+
+echo "laneswap ingest benchmark: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $SERVICES services, store $store"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+SERVICES=$SERVICES run heartbeat -s benches/heartbeat.lua "http://127.0.0.1:$PORT"
+run health "http://127.0.0.1:$PORT/api/health"
+awk -v h="$heartbeat_rps" -v g="$health_rps" 'BEGIN {printf "ratio heartbeat/health: %.2f\n", h / g}'
+
+python3 benches/register.py "127.0.0.1:$PORT" "$SERVICES" "$TOTAL_SERVICES"
+rss=$(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$server/status")
+list_time=$(curl -fs -o "$work/list.json" -w '%{time_total}' "http://127.0.0.1:$PORT/api/services")
+count=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['summary']['total'])" "$work/list.json")
+rss_after=$(awk '/VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$server/status")
+echo "services registered: $count; RSS $rss (after GET /api/services: $rss_after); GET /api/services took ${list_time}s, $(du -h "$work/list.json" | cut -f1)"
