@@ -69,6 +69,8 @@ keys! {
         "Comma-separated browser origins allowed by CORS; * for any.";
     MAX_BODY_BYTES: "max_body_bytes", ["LANESWAP_MAX_BODY_BYTES"], None, "1048576",
         "Largest accepted request body in bytes; larger ones get 413.";
+    HEARTBEAT_REPLY_EVENTS: "heartbeat_reply_events", ["LANESWAP_HEARTBEAT_REPLY_EVENTS"], None, "1",
+        "Newest events in a heartbeat reply (0–100; the original sent all 100).";
     HISTORY_MAX_EVENTS: "history.max_events_per_service", ["LANESWAP_HISTORY_MAX_EVENTS"], None, "10000",
         "History events kept per service in the store (0: no limit).";
     HISTORY_MAX_DAYS: "history.max_age_days", ["LANESWAP_HISTORY_MAX_DAYS"], None, "30",
@@ -249,6 +251,7 @@ pub struct Settings {
     pub check_interval_secs: u64,
     pub cors_origins: String,
     pub max_body_bytes: usize,
+    pub heartbeat_reply_events: usize,
     pub retention: Retention,
     pub durability: Durability,
     pub task_stall_after_secs: f64,
@@ -343,6 +346,12 @@ impl Settings {
             max_body_bytes: layers.parse(&MAX_BODY_BYTES, |text| match text.parse::<usize>() {
                 Ok(n) if n >= 1024 => Ok(n),
                 _ => Err("expected a number of bytes ≥ 1024".into()),
+            })?,
+            heartbeat_reply_events: layers.parse(&HEARTBEAT_REPLY_EVENTS, |text| {
+                match text.parse::<usize>() {
+                    Ok(n) if n <= crate::core::model::EVENTS_IN_RECORD => Ok(n),
+                    _ => Err("expected a whole number from 0 to 100".into()),
+                }
             })?,
             retention: Retention {
                 max_events_per_service: layers.parse(&HISTORY_MAX_EVENTS, count)?,

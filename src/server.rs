@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::{self, AppState, CorsPolicy, Limits};
+use crate::api::{self, ApiOptions, AppState, CorsPolicy};
 use crate::config::Settings;
 use crate::core::{Clock, Core, CoreConfig, Journal, StalePolicy, SystemClock};
 use crate::storage::{self, Store, StoreError, StoreOptions};
@@ -85,8 +85,9 @@ impl Server {
         let state = AppState {
             core: core.clone(),
             store: store.clone(),
-            limits: Limits {
+            options: ApiOptions {
                 max_body_bytes: settings.max_body_bytes,
+                heartbeat_reply_events: settings.heartbeat_reply_events,
             },
             cors: Arc::new(CorsPolicy::from_list(&settings.cors_origins)),
         };

@@ -59,6 +59,17 @@ fn task(id: &str, service: &str) -> ProgressTask {
     }
 }
 
+/// A heartbeat or stale event of service `id`, with the state it leads to
+/// (replayed onto a fresh registration, so every store sees a real state).
+fn record(id: &str, event: HistoryEvent) -> Change {
+    let mut after = state(id, id, 0);
+    after.replay(&event, Some(format!("reported {}", event.message)));
+    Change::RecordEvent {
+        state: after,
+        event,
+    }
+}
+
 async fn commit(store: &Arc<dyn Store>, changes: Vec<Change>) {
     store.submit(changes).wait().await.expect("commit");
 }
@@ -94,16 +105,69 @@ pub async fn services_round_trip(store: Arc<dyn Store>) {
     assert_eq!(a.metadata, updated.metadata);
 }
 
+/// The state after events is what a load returns, even when the backend
+/// writes rows lazily: the events are replayed onto the last stored row.
+pub async fn states_follow_recorded_events(store: Arc<dyn Store>) {
+    commit(
+        &store,
+        vec![
+            Change::PutService(state("a", "a", 0)),
+            Change::PutService(state("b", "b", 0)),
+        ],
+    )
+    .await;
+    let mut current = state("a", "a", 0);
+    let mut changes = Vec::new();
+    for (i, status) in [Status::Healthy, Status::Warning, Status::Error]
+        .into_iter()
+        .enumerate()
+    {
+        let mut event = beat(10 + i as i64, status, &format!("m{i}"));
+        event.metadata = Some(json!({ format!("k{i}"): i }).as_object().cloned().unwrap());
+        current.replay(&event, if i == 1 { None } else { Some(format!("m{i}")) });
+        changes.push(Change::RecordEvent {
+            state: current.clone(),
+            event,
+        });
+    }
+    let stale = HistoryEvent {
+        kind: EventKind::Stale,
+        timestamp: at(100),
+        status: Status::Stale,
+        message: "No heartbeat received in 60 seconds".into(),
+        metadata: None,
+    };
+    current.replay(&stale, None);
+    changes.push(Change::RecordEvent {
+        state: current.clone(),
+        event: stale,
+    });
+    commit(&store, changes).await;
+    let snapshot = store.load().await.unwrap();
+    let a = &snapshot.services[0];
+    assert_eq!(a.status, Status::Stale);
+    assert_eq!(
+        a.status_message.as_deref(),
+        Some("No heartbeat received in 60 seconds")
+    );
+    assert_eq!(
+        a.message.as_deref(),
+        Some("m2"),
+        "the last heartbeat's message"
+    );
+    assert_eq!(a.last_heartbeat, Some(at(12)));
+    assert_eq!(a.metadata, current.metadata);
+    assert_eq!(a.events.len(), 4);
+    assert_eq!(snapshot.services[1].status, Status::Unknown);
+}
+
 /// History: newest first, limit, since, metadata kept; the snapshot carries
 /// the newest events of the current registration only, without metadata.
 pub async fn history_queries(store: Arc<dyn Store>) {
     commit(&store, vec![Change::PutService(state("a", "a", 0))]).await;
     let mut changes = Vec::new();
     for i in 0..150 {
-        changes.push(Change::AppendEvent {
-            service_id: "a".into(),
-            event: beat(i, Status::Healthy, &format!("m{i}")),
-        });
+        changes.push(record("a", beat(i, Status::Healthy, &format!("m{i}"))));
     }
     commit(&store, changes).await;
     let newest = store
@@ -178,10 +242,7 @@ pub async fn removal_and_tasks(store: Arc<dyn Store>) {
         vec![
             Change::PutService(state("a", "a", 0)),
             Change::PutService(state("b", "b", 0)),
-            Change::AppendEvent {
-                service_id: "a".into(),
-                event: beat(1, Status::Error, "x"),
-            },
+            record("a", beat(1, Status::Error, "x")),
             Change::PutTask(task("t1", "a")),
             Change::PutTask(task("t2", "b")),
         ],
@@ -226,18 +287,12 @@ pub async fn retention_trims_history(store: Arc<dyn Store>) {
     for i in 0..50 {
         let mut old = beat(0, Status::Healthy, &format!("old{i}"));
         old.timestamp = now - Duration::days(40) + Duration::seconds(i);
-        changes.push(Change::AppendEvent {
-            service_id: "a".into(),
-            event: old,
-        });
+        changes.push(record("a", old));
     }
     for i in 0..(cap as i64 + 50) {
         let mut recent = beat(0, Status::Healthy, &format!("new{i}"));
         recent.timestamp = now - Duration::hours(1) + Duration::milliseconds(i);
-        changes.push(Change::AppendEvent {
-            service_id: "a".into(),
-            event: recent,
-        });
+        changes.push(record("a", recent));
     }
     commit(&store, changes).await;
     store.apply_retention().await.unwrap();
@@ -286,6 +341,10 @@ macro_rules! storage_suite {
         #[tokio::test]
         async fn services_round_trip() {
             super::services_round_trip($open).await;
+        }
+        #[tokio::test]
+        async fn states_follow_recorded_events() {
+            super::states_follow_recorded_events($open).await;
         }
         #[tokio::test]
         async fn history_queries() {

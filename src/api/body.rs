@@ -28,7 +28,7 @@ impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let limit = state.limits.max_body_bytes;
+        let limit = state.options.max_body_bytes;
         let content_type = request
             .headers()
             .get(CONTENT_TYPE)

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::core::model::wire_time;
-use crate::core::model::EventLog;
+use crate::core::model::{EventLog, NewestEvents, EVENTS_IN_RECORD};
 use crate::core::{Metadata, ProgressTask, ServiceRecord, StatusCounts};
 
 /// The `ServiceStatus` projection: `GET /api/services/{id}` and the heartbeat
@@ -20,11 +20,17 @@ pub struct ServiceProjection<'a> {
     pub created_at: DateTime<Utc>,
     #[serde(with = "wire_time::option")]
     pub last_heartbeat: Option<DateTime<Utc>>,
-    pub events: &'a EventLog,
+    pub events: NewestEvents<'a>,
 }
 
 impl<'a> ServiceProjection<'a> {
+    /// The projection with every inline event.
     pub fn of(record: &'a ServiceRecord) -> Self {
+        Self::with_events(record, EVENTS_IN_RECORD)
+    }
+
+    /// The projection with the newest `events` inline events only.
+    pub fn with_events(record: &'a ServiceRecord, events: usize) -> Self {
         ServiceProjection {
             id: &record.id,
             name: &record.name,
@@ -33,7 +39,7 @@ impl<'a> ServiceProjection<'a> {
             metadata: &record.metadata,
             created_at: record.created_at,
             last_heartbeat: record.last_heartbeat,
-            events: &record.events,
+            events: record.events.newest_n(events),
         }
     }
 }

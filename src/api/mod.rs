@@ -29,17 +29,22 @@ pub use cors::CorsPolicy;
 use crate::core::Core;
 use crate::storage::Store;
 
-/// Request limits.
+/// Request limits and reply settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub struct ApiOptions {
     /// Largest accepted request body; larger ones get 413.
     pub max_body_bytes: usize,
+    /// How many of the newest inline events a heartbeat reply carries. The
+    /// original sent all (up to 100, about 10 KB per reply); no original
+    /// client reads them, and `GET /api/services/{id}` still has them all.
+    pub heartbeat_reply_events: usize,
 }
 
-impl Default for Limits {
+impl Default for ApiOptions {
     fn default() -> Self {
-        Limits {
+        ApiOptions {
             max_body_bytes: 1024 * 1024,
+            heartbeat_reply_events: 1,
         }
     }
 }
@@ -49,7 +54,7 @@ impl Default for Limits {
 pub struct AppState {
     pub core: Core,
     pub store: Arc<dyn Store>,
-    pub limits: Limits,
+    pub options: ApiOptions,
     pub cors: Arc<CorsPolicy>,
 }
 

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-use super::model::{HistoryEvent, Metadata, ProgressTask, ServiceRecord, Status};
+use super::model::{EventKind, HistoryEvent, Metadata, ProgressTask, ServiceRecord, Status};
 
 /// A service row without its inline events (events are stored as history).
 #[derive(Debug, Clone, PartialEq)]
@@ -41,15 +41,47 @@ impl ServiceState {
     }
 }
 
+impl ServiceState {
+    /// Re-applies an event to the state it followed: the inverse the stores
+    /// rely on to keep service rows lazily (see [`Change::RecordEvent`]).
+    /// `reported_message` is the message the heartbeat carried (None if it
+    /// sent none); it is ignored for stale events.
+    pub fn replay(&mut self, event: &HistoryEvent, reported_message: Option<String>) {
+        match event.kind {
+            EventKind::Heartbeat => {
+                self.status = event.status;
+                self.message = reported_message;
+                self.status_message = Some(event.message.clone());
+                self.last_heartbeat = Some(event.timestamp);
+                self.updated_at = Some(event.timestamp);
+                if let Some(sent) = &event.metadata {
+                    for (key, value) in sent {
+                        self.metadata.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            EventKind::Stale => {
+                self.status = Status::Stale;
+                self.status_message = Some(event.message.clone());
+            }
+        }
+    }
+}
+
 /// One durable mutation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// Insert or overwrite a service's current state. An existing row keeps
-    /// its position in the listing order.
+    /// A service was registered (or re-registered): insert or overwrite its
+    /// row. An existing row keeps its position in the listing order.
     PutService(ServiceState),
-    /// Append an event to a service's history.
-    AppendEvent {
-        service_id: String,
+    /// Something happened to a service (`event`: a heartbeat or a stale
+    /// flip) and it is now in `state`. A backend must make `event` durable
+    /// before it acknowledges; it may write `state` later, because replaying
+    /// the events after the last written state ([`ServiceState::replay`],
+    /// with `state.message` as the reported message of a heartbeat) rebuilds
+    /// it exactly. That keeps one heartbeat to one small write.
+    RecordEvent {
+        state: ServiceState,
         event: HistoryEvent,
     },
     /// Delete a service, its history and its tasks.

@@ -273,17 +273,27 @@ impl Serialize for InlineEvent {
 }
 
 /// A service's inline events, oldest first, capped at [`EVENTS_IN_RECORD`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(transparent)]
-pub struct EventLog(VecDeque<InlineEvent>);
+///
+/// Shared copy-on-write: cloning a record (for a reply or a listing) is one
+/// counter increment, and a push copies the list only while such a clone is
+/// still alive.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventLog(Arc<VecDeque<InlineEvent>>);
+
+impl Serialize for EventLog {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
 
 impl EventLog {
     /// Appends an event, dropping the oldest beyond the cap.
     pub fn push(&mut self, event: &HistoryEvent) {
-        while self.0.len() >= EVENTS_IN_RECORD {
-            self.0.pop_front();
+        let events = Arc::make_mut(&mut self.0);
+        while events.len() >= EVENTS_IN_RECORD {
+            events.pop_front();
         }
-        self.0.push_back(InlineEvent::encode(event));
+        events.push_back(InlineEvent::encode(event));
     }
 
     pub fn len(&self) -> usize {
@@ -299,6 +309,14 @@ impl EventLog {
         self.0.iter()
     }
 
+    /// The newest `count` events, oldest first, for serializing.
+    pub fn newest_n(&self, count: usize) -> NewestEvents<'_> {
+        NewestEvents {
+            log: self,
+            skip: self.0.len().saturating_sub(count),
+        }
+    }
+
     /// The newest event, decoded.
     pub fn newest(&self) -> Option<HistoryEvent> {
         self.0.back().and_then(InlineEvent::decode)
@@ -307,6 +325,19 @@ impl EventLog {
     /// Every event, decoded, oldest first.
     pub fn decoded(&self) -> Vec<HistoryEvent> {
         self.0.iter().filter_map(InlineEvent::decode).collect()
+    }
+}
+
+/// A serializable tail of an [`EventLog`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewestEvents<'a> {
+    log: &'a EventLog,
+    skip: usize,
+}
+
+impl Serialize for NewestEvents<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.log.0.iter().skip(self.skip))
     }
 }
 

@@ -262,13 +262,10 @@ impl Registry {
         };
         let summary = ServiceSummary::of(record);
         let mut outcome = Outcome {
-            changes: vec![
-                Change::PutService(ServiceState::of(record)),
-                Change::AppendEvent {
-                    service_id: id.to_string(),
-                    event: stored,
-                },
-            ],
+            changes: vec![Change::RecordEvent {
+                state: ServiceState::of(record),
+                event: stored,
+            }],
             events: Vec::with_capacity(2),
         };
         if previous != heartbeat.status {
@@ -315,11 +312,8 @@ impl Registry {
                 metadata: None,
             };
             record.push_event(&event);
-            outcome
-                .changes
-                .push(Change::PutService(ServiceState::of(record)));
-            outcome.changes.push(Change::AppendEvent {
-                service_id: id.clone(),
+            outcome.changes.push(Change::RecordEvent {
+                state: ServiceState::of(record),
                 event,
             });
             outcome.events.push(CoreEvent::StatusChanged {

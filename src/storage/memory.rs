@@ -51,13 +51,14 @@ impl Journal for MemoryStore {
                 Change::PutService(state) => {
                     contents.services.insert(state.id.clone(), state);
                 }
-                Change::AppendEvent { service_id, event } => {
-                    let events = contents.history.entry(service_id).or_default();
+                Change::RecordEvent { state, event } => {
+                    let events = contents.history.entry(state.id.clone()).or_default();
                     events.push_back(event);
                     let cap = self.retention.max_events_per_service as usize;
                     while cap > 0 && events.len() > cap {
                         events.pop_front();
                     }
+                    contents.services.insert(state.id.clone(), state);
                 }
                 Change::RemoveService { service_id } => {
                     contents.services.shift_remove(&service_id);

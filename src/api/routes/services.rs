@@ -64,7 +64,11 @@ pub async fn heartbeat(
             },
         )
         .await?;
-    Ok(Json(ServiceProjection::of(&record)).into_response())
+    Ok(Json(ServiceProjection::with_events(
+        &record,
+        state.options.heartbeat_reply_events,
+    ))
+    .into_response())
 }
 
 /// `GET /api/services/{id}`: 200 with the projection.
