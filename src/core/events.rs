@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::model::{wire_time, HistoryEvent, Metadata, ProgressTask, ServiceRecord, Status};
+use super::model::{wire_time, HistoryEvent, ProgressTask, ServiceRecord, SharedMetadata, Status};
 
 /// The parts of a service record that change with heartbeats.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -17,7 +17,7 @@ pub struct ServiceSummary {
     pub status_message: Option<String>,
     #[serde(with = "wire_time::option")]
     pub last_heartbeat: Option<DateTime<Utc>>,
-    pub metadata: Metadata,
+    pub metadata: SharedMetadata,
 }
 
 impl ServiceSummary {

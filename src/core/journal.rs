@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-use super::model::{EventKind, HistoryEvent, Metadata, ProgressTask, ServiceRecord, Status};
+use super::model::{EventKind, HistoryEvent, ProgressTask, ServiceRecord, SharedMetadata, Status};
 
 /// A service row without its inline events (events are stored as history).
 #[derive(Debug, Clone, PartialEq)]
@@ -17,7 +17,7 @@ pub struct ServiceState {
     pub status: Status,
     pub message: Option<String>,
     pub status_message: Option<String>,
-    pub metadata: Metadata,
+    pub metadata: SharedMetadata,
     pub created_at: DateTime<Utc>,
     pub last_heartbeat: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
@@ -54,9 +54,10 @@ impl ServiceState {
                 self.status_message = Some(event.message.clone());
                 self.last_heartbeat = Some(event.timestamp);
                 self.updated_at = Some(event.timestamp);
-                if let Some(sent) = &event.metadata {
+                if let Some(sent) = event.metadata.as_ref().filter(|m| !m.is_empty()) {
+                    let merged = std::sync::Arc::make_mut(&mut self.metadata);
                     for (key, value) in sent {
-                        self.metadata.insert(key.clone(), value.clone());
+                        merged.insert(key.clone(), value.clone());
                     }
                 }
             }

@@ -15,6 +15,11 @@ use serde_json::{Map, Value};
 /// Free-form JSON object carried by services, heartbeats and tasks.
 pub type Metadata = Map<String, Value>;
 
+/// A service's metadata, shared copy-on-write: the record, the state sent
+/// to the store, event summaries and replies all hold the same map, and a
+/// heartbeat that changes it copies it once.
+pub type SharedMetadata = Arc<Metadata>;
+
 /// How many events a service record keeps inline (the original kept 100).
 pub const EVENTS_IN_RECORD: usize = 100;
 
@@ -214,7 +219,7 @@ pub struct ServiceRecord {
     pub message: Option<String>,
     /// The last heartbeat's message, `Status updated to <status>`, or the stale text.
     pub status_message: Option<String>,
-    pub metadata: Metadata,
+    pub metadata: SharedMetadata,
     /// Time of (the last) registration: re-registering an id starts afresh.
     pub created_at: DateTime<Utc>,
     pub last_heartbeat: Option<DateTime<Utc>>,

@@ -4,6 +4,7 @@
 //! returns the [`Change`]s to persist and the [`CoreEvent`]s to publish.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
@@ -195,7 +196,7 @@ impl Registry {
             status: Status::Unknown,
             message: None,
             status_message: None,
-            metadata: request.metadata,
+            metadata: Arc::new(request.metadata),
             created_at: now,
             last_heartbeat: None,
             updated_at: None,
@@ -243,9 +244,10 @@ impl Registry {
         record.status_message = Some(status_message.clone());
         record.last_heartbeat = Some(now);
         record.updated_at = Some(now);
-        if let Some(sent) = &heartbeat.metadata {
+        if let Some(sent) = heartbeat.metadata.as_ref().filter(|m| !m.is_empty()) {
+            let merged = Arc::make_mut(&mut record.metadata);
             for (key, value) in sent {
-                record.metadata.insert(key.clone(), value.clone());
+                merged.insert(key.clone(), value.clone());
             }
         }
         let inline = HistoryEvent {
@@ -521,7 +523,7 @@ mod tests {
             )
             .unwrap();
         let a = registry.get("a").unwrap();
-        assert_eq!(a.metadata, meta(json!({"version": "1.0", "cpu": 1})));
+        assert_eq!(*a.metadata, meta(json!({"version": "1.0", "cpu": 1})));
         assert_eq!(a.status_message.as_deref(), Some("hot"));
         assert!(matches!(
             outcome.events[0],

@@ -94,7 +94,7 @@ mod tests {
             status,
             message: None,
             status_message: None,
-            metadata: Metadata::new(),
+            metadata: Default::default(),
             created_at: at(created),
             last_heartbeat: last.map(at),
             updated_at: None,

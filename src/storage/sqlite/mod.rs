@@ -336,7 +336,7 @@ fn load_snapshot(connection: &Connection) -> Result<Snapshot, StoreError> {
                 status: parse(&status, "status")?,
                 message: row.get(3).map_err(backend)?,
                 status_message: row.get(4).map_err(backend)?,
-                metadata: parse_metadata(&metadata)?,
+                metadata: Arc::new(parse_metadata(&metadata)?),
                 created_at: from_micros(row.get(6).map_err(backend)?)?,
                 last_heartbeat: optional_time(7)?,
                 updated_at: optional_time(8)?,
