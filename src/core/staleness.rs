@@ -81,7 +81,6 @@ pub fn stale_message(threshold_secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::Metadata;
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
