@@ -154,7 +154,7 @@ pub fn open_connection(path: &Path, durability: Durability) -> Result<Connection
     connection
         .execute_batch(&format!(
             "PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync};
-             PRAGMA busy_timeout = 5000; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;"
+             PRAGMA busy_timeout = 5000; PRAGMA cache_size = -2048; PRAGMA temp_store = MEMORY;"
         ))
         .map_err(|e| open_error(e.to_string()))?;
     Ok(connection)
