@@ -69,8 +69,8 @@ keys! {
         "Comma-separated browser origins allowed by CORS; * for any.";
     MAX_BODY_BYTES: "max_body_bytes", ["LANESWAP_MAX_BODY_BYTES"], None, "1048576",
         "Largest accepted request body in bytes; larger ones get 413.";
-    HEARTBEAT_REPLY_EVENTS: "heartbeat_reply_events", ["LANESWAP_HEARTBEAT_REPLY_EVENTS"], None, "1",
-        "Newest events in a heartbeat reply (0–100; the original sent all 100).";
+    HEARTBEAT_REPLY_EVENTS: "heartbeat_reply_events", ["LANESWAP_HEARTBEAT_REPLY_EVENTS"], None, "100",
+        "Newest events in a heartbeat reply (0–100; 100 is the original's reply).";
     HISTORY_MAX_EVENTS: "history.max_events_per_service", ["LANESWAP_HISTORY_MAX_EVENTS"], None, "10000",
         "History events kept per service in the store (0: no limit).";
     HISTORY_MAX_DAYS: "history.max_age_days", ["LANESWAP_HISTORY_MAX_DAYS"], None, "30",

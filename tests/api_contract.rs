@@ -665,3 +665,52 @@ async fn no_input_makes_the_server_fail() {
     assert_eq!(http.get("/api/health").await.status, 200);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn heartbeat_replies_carry_the_configured_number_of_events() {
+    // Default: all inline events, as the original.
+    let server = start_memory().await;
+    let http = Http::new(server.url());
+    let id = http.register("svc").await;
+    for _ in 0..3 {
+        http.post(&format!("/api/services/{id}/heartbeat"), &json!({}))
+            .await;
+    }
+    let reply = http
+        .post(
+            &format!("/api/services/{id}/heartbeat"),
+            &json!({"message": "fourth"}),
+        )
+        .await;
+    assert_eq!(reply.body["events"].as_array().unwrap().len(), 4);
+    server.shutdown().await.unwrap();
+
+    // Lowered: only the newest.
+    let mut settings = laneswap::config::Settings::with_store(laneswap::storage::StoreUri::Memory);
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.heartbeat_reply_events = 1;
+    let server = laneswap::server::Server::start(&settings).await.unwrap();
+    let http = Http::new(server.url());
+    let id = http.register("svc").await;
+    for _ in 0..3 {
+        http.post(&format!("/api/services/{id}/heartbeat"), &json!({}))
+            .await;
+    }
+    let reply = http
+        .post(
+            &format!("/api/services/{id}/heartbeat"),
+            &json!({"message": "fourth"}),
+        )
+        .await;
+    let events = reply.body["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["message"], "fourth");
+    assert_eq!(
+        http.get(&format!("/api/services/{id}")).await.body["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    server.shutdown().await.unwrap();
+}

@@ -35,8 +35,9 @@ pub struct ApiOptions {
     /// Largest accepted request body; larger ones get 413.
     pub max_body_bytes: usize,
     /// How many of the newest inline events a heartbeat reply carries. The
-    /// original sent all (up to 100, about 10 KB per reply); no original
-    /// client reads them, and `GET /api/services/{id}` still has them all.
+    /// original sent all (up to 100, about 10 KB per reply), and that stays
+    /// the default; no original client reads them, so fleets that want
+    /// smaller replies can lower it.
     pub heartbeat_reply_events: usize,
 }
 
@@ -44,7 +45,7 @@ impl Default for ApiOptions {
     fn default() -> Self {
         ApiOptions {
             max_body_bytes: 1024 * 1024,
-            heartbeat_reply_events: 1,
+            heartbeat_reply_events: crate::core::model::EVENTS_IN_RECORD,
         }
     }
 }
