@@ -23,6 +23,28 @@ pub struct ServiceProjection<'a> {
     pub events: NewestEvents<'a>,
 }
 
+impl ServiceProjection<'_> {
+    /// The projection as a JSON response, written into a buffer sized once
+    /// (a reply with 100 events is ~10 KB; growing a buffer to that size
+    /// copies it several times).
+    pub fn into_response(self) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let capacity = self.events.json_len() + 512 + self.name.len() + self.id.len();
+        let mut body = Vec::with_capacity(capacity);
+        match serde_json::to_writer(&mut body, &self) {
+            Ok(()) => (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response(),
+            Err(error) => crate::api::error::ApiError::Internal(format!(
+                "reply serialization failed: {error}"
+            ))
+            .into_response(),
+        }
+    }
+}
+
 impl<'a> ServiceProjection<'a> {
     /// The projection with every inline event.
     pub fn of(record: &'a ServiceRecord) -> Self {

@@ -340,6 +340,18 @@ pub struct NewestEvents<'a> {
     skip: usize,
 }
 
+impl NewestEvents<'_> {
+    /// Bytes these events take as JSON (to size an output buffer once).
+    pub fn json_len(&self) -> usize {
+        self.log
+            .0
+            .iter()
+            .skip(self.skip)
+            .map(|e| e.json().len() + 1)
+            .sum()
+    }
+}
+
 impl Serialize for NewestEvents<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.log.0.iter().skip(self.skip))

@@ -64,11 +64,10 @@ pub async fn heartbeat(
             },
         )
         .await?;
-    Ok(Json(ServiceProjection::with_events(
-        &record,
-        state.options.heartbeat_reply_events,
-    ))
-    .into_response())
+    Ok(
+        ServiceProjection::with_events(&record, state.options.heartbeat_reply_events)
+            .into_response(),
+    )
 }
 
 /// `GET /api/services/{id}`: 200 with the projection.
@@ -80,7 +79,7 @@ pub async fn get_one(
         .core
         .service(&service_id)
         .ok_or_else(|| ApiError::NotFound(format!("Service not found: {service_id}")))?;
-    Ok(Json(ServiceProjection::of(&record)).into_response())
+    Ok(ServiceProjection::of(&record).into_response())
 }
 
 /// `GET /api/services`: every service keyed by id, in registration order,

@@ -80,26 +80,50 @@ impl Mover {
         }
     }
 
-    /// Copies every journal row into `events` (idempotently), then lets the
-    /// writer trim them.
+    /// Copies the journal rows not moved before into `events`, records how
+    /// far it got (in the same transaction), then lets the writer trim them.
+    /// A row is moved once: retention may delete it from `events` while the
+    /// journal still holds it, and it must not come back.
     pub fn move_journal(&self) -> Result<(), StoreError> {
+        let moved: i64 = self
+            .connection
+            .query_row(
+                "SELECT COALESCE((SELECT value FROM progress WHERE name = 'moved_upto'), 0)",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(backend)?;
         let upto: Option<i64> = self
             .connection
             .query_row("SELECT MAX(seq) FROM live.journal", [], |row| row.get(0))
             .map_err(backend)?;
-        let Some(upto) = upto else {
+        let Some(upto) = upto.filter(|upto| *upto > moved) else {
+            if let Some(upto) = upto {
+                let _ = self.writer.send(WriterJob::TrimJournal(upto));
+            }
             return Ok(());
         };
-        self.connection
-            .execute(
+        let moved_now = (|| -> Result<(), rusqlite::Error> {
+            self.connection.execute_batch("BEGIN")?;
+            self.connection.execute(
                 &format!(
                     "INSERT OR IGNORE INTO events ({EVENT_COLUMNS})
                      SELECT {EVENT_COLUMNS} FROM live.journal
-                     WHERE seq <= ?1 AND service_id IN (SELECT id FROM live.services)"
+                     WHERE seq > ?1 AND seq <= ?2 AND service_id IN (SELECT id FROM live.services)"
                 ),
+                params![moved, upto],
+            )?;
+            self.connection.execute(
+                "INSERT INTO progress (name, value) VALUES ('moved_upto', ?1)
+                 ON CONFLICT(name) DO UPDATE SET value = excluded.value",
                 params![upto],
-            )
-            .map_err(backend)?;
+            )?;
+            self.connection.execute_batch("COMMIT")
+        })();
+        if let Err(error) = moved_now {
+            let _ = self.connection.execute_batch("ROLLBACK");
+            return Err(backend(error));
+        }
         let _ = self.writer.send(WriterJob::TrimJournal(upto));
         Ok(())
     }

@@ -237,21 +237,53 @@ impl Store for SqliteStore {
     }
 }
 
-/// Journal rows (not yet trimmed) grouped by service, oldest first.
+/// Journal rows not yet moved into the history file, grouped by service,
+/// oldest first (moved ones are read from the history file, where
+/// retention applies).
 fn journal_rows(connection: &Connection) -> Result<HashMap<String, Vec<EventRow>>, StoreError> {
+    // The journal is read before the history file: a row trimmed from this
+    // snapshot of the journal was moved before, so the (later) snapshot of
+    // the history file has it. Callers hold one read transaction throughout.
     let mut statement = connection
         .prepare(&format!("SELECT {EVENT_COLUMNS} FROM journal ORDER BY seq"))
         .map_err(backend)?;
     let mut rows = statement.query([]).map_err(backend)?;
-    let mut by_service: HashMap<String, Vec<EventRow>> = HashMap::new();
+    let mut all = Vec::new();
     while let Some(row) = rows.next().map_err(backend)? {
-        let row = event_row(row)?;
+        all.push(event_row(row)?);
+    }
+    let moved = moved_upto(connection)?;
+    let mut by_service: HashMap<String, Vec<EventRow>> = HashMap::new();
+    for row in all.into_iter().filter(|row| row.seq > moved) {
         by_service
             .entry(row.service_id.clone())
             .or_default()
             .push(row);
     }
     Ok(by_service)
+}
+
+/// How far the mover has copied the journal into the history file.
+fn moved_upto(connection: &Connection) -> Result<i64, StoreError> {
+    connection
+        .query_row(
+            "SELECT COALESCE((SELECT value FROM history.progress WHERE name = 'moved_upto'), 0)",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(backend)
+}
+
+/// Runs `read` in one read transaction, so every statement sees the same
+/// snapshot of each file.
+fn in_read_transaction<T>(
+    connection: &Connection,
+    read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    connection.execute_batch("BEGIN").map_err(backend)?;
+    let result = read(connection);
+    let _ = connection.execute_batch("COMMIT");
+    result
 }
 
 /// Which events of a service to read at start-up.
@@ -310,6 +342,10 @@ fn service_events(
 }
 
 fn load_snapshot(connection: &Connection) -> Result<Snapshot, StoreError> {
+    in_read_transaction(connection, load_snapshot_in)
+}
+
+fn load_snapshot_in(connection: &Connection) -> Result<Snapshot, StoreError> {
     let journal = journal_rows(connection)?;
     let mut states: Vec<(ServiceState, i64)> = Vec::new();
     {
@@ -398,21 +434,41 @@ fn read_history(
     query: HistoryQuery,
 ) -> Result<Vec<HistoryEvent>, StoreError> {
     let since = query.since.map(micros).unwrap_or(i64::MIN);
-    let mut statement = connection
-        .prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM (
-                SELECT {EVENT_COLUMNS} FROM journal WHERE service_id = ?1 AND at > ?2
-                UNION
-                SELECT {EVENT_COLUMNS} FROM history.events WHERE service_id = ?1 AND at > ?2
-             ) ORDER BY seq DESC LIMIT ?3"
-        ))
-        .map_err(backend)?;
-    let mut rows = statement
-        .query(params![service_id, since, query.limit as i64])
-        .map_err(backend)?;
-    let mut events = Vec::new();
-    while let Some(row) = rows.next().map_err(backend)? {
-        events.push(event_row(row)?.event);
-    }
-    Ok(events)
+    in_read_transaction(connection, |connection| {
+        // Journal first, then the history file (see `journal_rows`).
+        let mut events = Vec::new();
+        {
+            let mut statement = connection
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM journal WHERE service_id = ?1 AND at > ?2"
+                ))
+                .map_err(backend)?;
+            let mut rows = statement
+                .query(params![service_id, since])
+                .map_err(backend)?;
+            while let Some(row) = rows.next().map_err(backend)? {
+                events.push(event_row(row)?);
+            }
+        }
+        let moved = moved_upto(connection)?;
+        events.retain(|row| row.seq > moved);
+        {
+            let mut statement = connection
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM history.events
+                     WHERE service_id = ?1 AND at > ?2 ORDER BY seq DESC LIMIT ?3"
+                ))
+                .map_err(backend)?;
+            let mut rows = statement
+                .query(params![service_id, since, query.limit as i64])
+                .map_err(backend)?;
+            while let Some(row) = rows.next().map_err(backend)? {
+                events.push(event_row(row)?);
+            }
+        }
+        events.sort_by_key(|row| std::cmp::Reverse(row.seq));
+        events.dedup_by_key(|row| row.seq);
+        events.truncate(query.limit);
+        Ok(events.into_iter().map(|row| row.event).collect())
+    })
 }

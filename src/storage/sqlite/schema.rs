@@ -65,6 +65,10 @@ CREATE TABLE IF NOT EXISTS events (
     metadata TEXT,
     PRIMARY KEY (service_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS progress (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 PRAGMA user_version = 1;
 ";
 

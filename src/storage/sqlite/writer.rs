@@ -24,6 +24,11 @@ use crate::core::{Change, JournalError, ServiceState};
 const MAX_GROUP: usize = 4096;
 /// How often changed service rows are written (their events are durable at once).
 const ROW_FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Background work (row writes, journal trims) is done in slices of this
+/// many rows between group commits, so no commit waits long behind it.
+const SLICE_ROWS: usize = 256;
+/// How long the writer waits for work before doing background slices.
+const IDLE_WAIT: Duration = Duration::from_millis(50);
 
 /// A batch of changes and where to report its commit.
 pub type PendingWrite = (Vec<Change>, oneshot::Sender<Result<(), JournalError>>);
@@ -91,8 +96,12 @@ pub fn read_next_seq(connection: &Connection) -> Result<i64, rusqlite::Error> {
 impl Writer {
     pub fn run(mut self, queue: mpsc::Receiver<WriterJob>) {
         let mut last_flush = Instant::now();
+        // Rows to write in this round of flushing, and how far to trim.
+        let mut flush_round: Vec<String> = Vec::new();
+        let mut trim_to: Option<i64> = None;
+        let mut trimmed_to: i64 = 0;
         loop {
-            let first = match queue.recv_timeout(ROW_FLUSH_EVERY) {
+            let first = match queue.recv_timeout(IDLE_WAIT) {
                 Ok(job) => Some(job),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => {
@@ -117,12 +126,28 @@ impl Writer {
                 }
             }
             self.commit_group(writes);
-            if let Some(upto) = trim {
-                if let Err(error) = self
+            if trim.is_some() {
+                trim_to = trim_to.max(trim);
+            }
+            if let Some(target) = trim_to {
+                if trimmed_to == 0 {
+                    trimmed_to = self
+                        .connection
+                        .query_row("SELECT COALESCE(MIN(seq), 1) - 1 FROM journal", [], |row| {
+                            row.get(0)
+                        })
+                        .unwrap_or(0);
+                }
+                let step = target.min(trimmed_to + SLICE_ROWS as i64 * 8);
+                match self
                     .connection
-                    .execute("DELETE FROM journal WHERE seq <= ?1", params![upto])
+                    .execute("DELETE FROM journal WHERE seq <= ?1", params![step])
                 {
-                    tracing::warn!(%error, "trimming the journal failed; will retry");
+                    Ok(_) => trimmed_to = step,
+                    Err(error) => tracing::warn!(%error, "trimming the journal failed; will retry"),
+                }
+                if trimmed_to >= target {
+                    trim_to = None;
                 }
             }
             if !flushed.is_empty() {
@@ -139,9 +164,14 @@ impl Writer {
                 let _ = done.send(());
                 return;
             }
-            if last_flush.elapsed() >= ROW_FLUSH_EVERY {
-                self.flush_rows();
+            if flush_round.is_empty() && last_flush.elapsed() >= ROW_FLUSH_EVERY {
+                flush_round = self.dirty.keys().cloned().collect();
                 last_flush = Instant::now();
+            }
+            if !flush_round.is_empty() {
+                let cut = flush_round.len().saturating_sub(SLICE_ROWS);
+                let slice = flush_round.split_off(cut);
+                self.flush_some(&slice);
             }
             if self.wal_full.swap(false, Ordering::Relaxed) {
                 // Between two of the writer's own commits a passive checkpoint
@@ -229,7 +259,28 @@ impl Writer {
         Ok(applied)
     }
 
-    /// Writes the rows of services changed since the last flush.
+    /// Writes the rows of these services, if they are still pending.
+    fn flush_some(&mut self, ids: &[String]) {
+        let result = (|| -> Result<(), rusqlite::Error> {
+            let tx = self.connection.transaction()?;
+            for id in ids {
+                if let Some((state, applied_seq)) = self.dirty.get(id) {
+                    put_service(&tx, state, *applied_seq)?;
+                }
+            }
+            tx.commit()
+        })();
+        match result {
+            Ok(()) => {
+                for id in ids {
+                    self.dirty.remove(id);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "writing service rows failed; will retry"),
+        }
+    }
+
+    /// Writes the rows of every service changed since the last flush.
     fn flush_rows(&mut self) {
         if self.dirty.is_empty() {
             return;
