@@ -7,9 +7,9 @@
 //! Reads (the start-up snapshot, history queries) use their own connection
 //! with both files attached: WAL lets them run beside the writers.
 
-mod history;
+pub mod history;
 pub mod schema;
-mod writer;
+pub mod writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
