@@ -714,3 +714,25 @@ async fn heartbeat_replies_carry_the_configured_number_of_events() {
     );
     server.shutdown().await.unwrap();
 }
+
+/// A listing larger than one streamed chunk arrives whole and in order.
+#[tokio::test]
+async fn large_listings_stream_whole() {
+    let server = start_memory().await;
+    let http = Http::new(server.url());
+    for i in 0..1500 {
+        let reply = http
+            .post("/api/services", &json!({"service_id": format!("svc-{i:04}"), "service_name": format!("service {i}"), "metadata": {"i": i}}))
+            .await;
+        assert_eq!(reply.status, 200);
+    }
+    let list = http.get("/api/services").await;
+    assert_eq!(list.status, 200);
+    assert!(list.text.len() > 200 * 1024, "{} bytes", list.text.len());
+    let services = list.body["services"].as_object().unwrap();
+    assert_eq!(services.len(), 1500);
+    assert_eq!(services.keys().next().unwrap(), "svc-0000");
+    assert_eq!(services.keys().last().unwrap(), "svc-1499");
+    assert_eq!(list.body["summary"]["total"], 1500);
+    server.shutdown().await.unwrap();
+}

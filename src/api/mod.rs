@@ -10,6 +10,7 @@ pub mod cors;
 pub mod dto;
 pub mod error;
 pub mod routes;
+pub mod stream;
 
 use std::future::Future;
 use std::sync::Arc;

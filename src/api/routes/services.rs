@@ -100,26 +100,22 @@ pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
             *registry.policy(),
         )
     });
-    let body = tokio::task::spawn_blocking(move || {
+    Ok(crate::api::stream::json_stream(move |out| {
         let listing = Listing {
             records: &records,
             deadlines: &deadlines,
             policy: &policy,
         };
         let summary = Summary::of(records.len(), counts);
-        serde_json::to_vec(&ListBody {
-            services: listing,
-            summary,
-        })
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("listing task failed: {e}")))?
-    .map_err(|e| ApiError::Internal(format!("listing serialization failed: {e}")))?;
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response())
+        serde_json::to_writer(
+            out,
+            &ListBody {
+                services: listing,
+                summary,
+            },
+        )
+        .map_err(std::io::Error::other)
+    }))
 }
 
 /// The body of `GET /api/services`.
