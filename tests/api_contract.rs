@@ -732,7 +732,7 @@ async fn large_listings_stream_whole() {
     let services = list.body["services"].as_object().unwrap();
     assert_eq!(services.len(), 1500);
     assert_eq!(services.keys().next().unwrap(), "svc-0000");
-    assert_eq!(services.keys().last().unwrap(), "svc-1499");
+    assert_eq!(services.keys().next_back().unwrap(), "svc-1499");
     assert_eq!(list.body["summary"]["total"], 1500);
     server.shutdown().await.unwrap();
 }
