@@ -252,3 +252,41 @@ fn bad_configuration_is_refused_with_exit_code_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown key \"stale_treshold\""));
 }
+
+/// `.env` in the working directory is read, below the real environment.
+#[test]
+fn dotenv_in_the_working_directory_is_a_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "LANESWAP_STALE_THRESHOLD=never\n").unwrap();
+    let output = command(
+        env!("CARGO_BIN_EXE_laneswap"),
+        &["server", "--store", "memory:"],
+    )
+    .current_dir(dir.path())
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("invalid value for LANESWAP_STALE_THRESHOLD (from .env): \"never\""),
+        "{stderr}"
+    );
+    // The real environment wins over .env: the server starts.
+    let mut child = command(
+        env!("CARGO_BIN_EXE_laneswap"),
+        &["server", "--store", "memory:", "--listen", "127.0.0.1:0"],
+    )
+    .current_dir(dir.path())
+    .env("LANESWAP_STALE_THRESHOLD", "5")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server should be running"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
