@@ -736,3 +736,94 @@ async fn large_listings_stream_whole() {
     assert_eq!(list.body["summary"]["total"], 1500);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn pause_and_resume() {
+    let server = start_memory().await;
+    let http = Http::new(server.url());
+    let id = http.register("svc").await;
+    let paused = http
+        .post(
+            &format!("/api/services/{id}/pause"),
+            &json!({"for_seconds": 3600}),
+        )
+        .await;
+    assert_eq!(paused.status, 200, "{}", paused.text);
+    assert_eq!(paused.body["paused"], true);
+    assert!(is_wire_time(&paused.body["pause"]["since"]));
+    assert!(is_wire_time(&paused.body["pause"]["until"]));
+    let time =
+        |value: &Value| chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap();
+    assert_eq!(
+        time(&paused.body["stale_at"]) - time(&paused.body["pause"]["until"]),
+        chrono::Duration::seconds(60),
+        "one threshold after the pause ends"
+    );
+    let listed = &http.get("/api/services").await.body["services"][&id];
+    assert_eq!(listed["paused"], true);
+
+    let forever = http
+        .send(
+            http.client
+                .post(http.url(&format!("/api/services/{id}/pause"))),
+        )
+        .await;
+    assert_eq!(forever.status, 200);
+    assert_eq!(forever.body["pause"]["until"], Value::Null);
+    assert_eq!(
+        forever.body["stale_at"],
+        Value::Null,
+        "no deadline while paused"
+    );
+
+    let resumed = http
+        .send(
+            http.client
+                .post(http.url(&format!("/api/services/{id}/resume"))),
+        )
+        .await;
+    assert_eq!(resumed.status, 200);
+    assert_eq!(resumed.body["paused"], false);
+    assert_eq!(resumed.body["pause"], Value::Null);
+    assert!(is_wire_time(&resumed.body["stale_at"]));
+
+    // Errors: validation first, then the lookup.
+    let both = http
+        .post(
+            "/api/services/ghost/pause",
+            &json!({"until": "2999-01-01T00:00:00Z", "for_seconds": 5}),
+        )
+        .await;
+    assert_eq!(both.status, 422);
+    assert_eq!(
+        both.body["detail"][0]["loc"],
+        json!(["body", "for_seconds"])
+    );
+    let past = http
+        .post(
+            &format!("/api/services/{id}/pause"),
+            &json!({"until": "2001-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(past.status, 422);
+    let garbage = http
+        .post(
+            &format!("/api/services/{id}/pause"),
+            &json!({"until": "soon"}),
+        )
+        .await;
+    assert_eq!(garbage.body["detail"][0]["type"], "datetime_parsing");
+    assert_eq!(
+        http.post("/api/services/ghost/pause", &json!({}))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        http.send(http.client.post(http.url("/api/services/ghost/resume")))
+            .await
+            .status,
+        404
+    );
+    server.shutdown().await.unwrap();
+}

@@ -299,3 +299,51 @@ async fn after_a_restart_every_service_gets_one_fresh_threshold() {
     advance(Duration::from_millis(60_010)).await;
     assert_eq!(stale_flips(&mut events).len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_paused_service_never_goes_stale_and_gets_a_fresh_threshold_on_resume() {
+    let (core, mut events, _monitor) = core_with(
+        config(10.0),
+        Snapshot::default(),
+        Arc::new(laneswap::core::NullJournal),
+    );
+    core.register(registration("a", None)).await.unwrap();
+    core.heartbeat("a", Heartbeat::default()).await.unwrap();
+    advance(Duration::from_secs(5)).await;
+    let paused = core.pause("a", None).await.unwrap();
+    assert!(paused.pause.is_some());
+    advance(Duration::from_secs(120)).await;
+    assert_eq!(
+        core.service("a").unwrap().status,
+        Status::Healthy,
+        "no flip while paused"
+    );
+    core.resume("a").await.unwrap();
+    advance(Duration::from_millis(9_990)).await;
+    assert!(
+        stale_flips(&mut events).is_empty(),
+        "a fresh threshold from the resume"
+    );
+    advance(Duration::from_millis(20)).await;
+    assert_eq!(stale_flips(&mut events).len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pause_with_an_end_gives_a_fresh_threshold_from_the_end() {
+    let (core, mut events, _monitor) = core_with(
+        config(10.0),
+        Snapshot::default(),
+        Arc::new(laneswap::core::NullJournal),
+    );
+    core.register(registration("a", None)).await.unwrap();
+    let end = core.now() + chrono::Duration::seconds(60);
+    core.pause("a", Some(end)).await.unwrap();
+    advance(Duration::from_millis(69_990)).await;
+    assert!(stale_flips(&mut events).is_empty());
+    advance(Duration::from_millis(20)).await;
+    let flips = stale_flips(&mut events);
+    assert_eq!(flips.len(), 1);
+    assert!(
+        flips[0].1 - (end + chrono::Duration::seconds(10)) <= chrono::Duration::milliseconds(20)
+    );
+}

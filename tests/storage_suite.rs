@@ -30,6 +30,7 @@ fn state(id: &str, name: &str, created: i64) -> ServiceState {
         last_heartbeat: None,
         updated_at: None,
         stale_threshold: None,
+        pause: None,
     }
 }
 
@@ -93,6 +94,10 @@ pub async fn services_round_trip(store: Arc<dyn Store>) {
     updated.last_heartbeat = Some(at(6));
     updated.updated_at = Some(at(6));
     updated.stale_threshold = Some(2.5);
+    updated.pause = Some(laneswap::core::model::Pause {
+        since: at(7),
+        until: Some(at(70)),
+    });
     commit(&store, vec![Change::PutService(updated.clone())]).await;
     let snapshot = store.load().await.unwrap();
     let ids: Vec<&str> = snapshot.services.iter().map(|s| s.id.as_str()).collect();
@@ -104,6 +109,8 @@ pub async fn services_round_trip(store: Arc<dyn Store>) {
     assert_eq!(a.last_heartbeat, Some(at(6)));
     assert_eq!(a.created_at, at(5), "microsecond precision survives");
     assert_eq!(a.stale_threshold, Some(2.5));
+    assert_eq!(a.pause, updated.pause);
+    assert_eq!(snapshot.services[1].pause, None);
     assert_eq!(a.metadata, updated.metadata);
 }
 
@@ -428,6 +435,34 @@ mod sqlite {
         assert_eq!(before.len(), 120);
         assert_eq!(after, before);
         assert_eq!(store.load().await.unwrap(), loaded_before);
+    }
+
+    /// A live file from before the pause columns existed is brought up to date.
+    #[tokio::test]
+    async fn older_files_get_new_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE services (id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, message TEXT,
+                status_message TEXT, metadata TEXT NOT NULL, created_at INTEGER NOT NULL, last_heartbeat INTEGER,
+                updated_at INTEGER, stale_threshold REAL, applied_seq INTEGER NOT NULL DEFAULT 0);
+             INSERT INTO services (id, name, status, metadata, created_at) VALUES ('a', 'a', 'healthy', '{}', 0);",
+        )
+        .unwrap();
+        drop(old);
+        let store: Arc<dyn Store> = Arc::new(
+            laneswap::storage::sqlite::SqliteStore::open(&path, Default::default()).unwrap(),
+        );
+        let snapshot = store.load().await.unwrap();
+        assert_eq!(snapshot.services[0].status, Status::Healthy);
+        let mut paused = state("a", "a", 0);
+        paused.pause = Some(laneswap::core::model::Pause {
+            since: at(1),
+            until: None,
+        });
+        commit(&store, vec![Change::PutService(paused.clone())]).await;
+        assert_eq!(store.load().await.unwrap().services[0].pause, paused.pause);
     }
 
     /// Data written by one store instance is read by the next on the same file.

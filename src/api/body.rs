@@ -449,6 +449,37 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional RFC 3339 timestamp.
+    pub fn optional_datetime(&mut self, field: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        let text = self.optional_string(field, 1, 64)?;
+        match chrono::DateTime::parse_from_rfc3339(text.trim()) {
+            Ok(at) => Some(at.with_timezone(&chrono::Utc)),
+            Err(_) => {
+                self.error(
+                    "datetime_parsing",
+                    field,
+                    "Input should be a valid datetime (RFC 3339, e.g. 2026-11-28T12:00:00Z)",
+                    json!(text),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    /// Records an error about a field that passed its own checks but not
+    /// the request's rules (e.g. two fields that exclude each other).
+    pub fn refuse(&mut self, field: &str, msg: &str) {
+        let input = self.object.get(field).cloned().unwrap_or(Value::Null);
+        self.error(
+            "value_error",
+            field,
+            format!("Value error, {msg}"),
+            input,
+            None,
+        );
+    }
+
     /// Ends validation: every collected error, or nothing.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.errors.is_empty() {

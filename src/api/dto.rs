@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::core::model::wire_time;
-use crate::core::model::{EventLog, NewestEvents, EVENTS_IN_RECORD};
+use crate::core::model::{EventLog, NewestEvents, Pause, EVENTS_IN_RECORD};
+use crate::core::StalePolicy;
 use crate::core::{Metadata, ProgressTask, ServiceRecord, StatusCounts};
 
 /// The `ServiceStatus` projection: `GET /api/services/{id}` and the heartbeat
@@ -90,6 +91,37 @@ pub struct ServiceListing<'a> {
     /// When it goes stale if nothing arrives (null when it cannot).
     #[serde(with = "wire_time::option")]
     pub stale_at: Option<DateTime<Utc>>,
+    /// In maintenance now: no stale flips.
+    pub paused: bool,
+    /// The pause as set (`{"since", "until"}`), also after it ended by itself.
+    pub pause: Option<Pause>,
+}
+
+impl<'a> ServiceListing<'a> {
+    pub fn of(
+        record: &'a ServiceRecord,
+        policy: &StalePolicy,
+        stale_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        ServiceListing {
+            id: &record.id,
+            name: &record.name,
+            status: record.status,
+            created_at: record.created_at,
+            last_heartbeat: record.last_heartbeat,
+            last_message: &record.message,
+            metadata: &record.metadata,
+            events: &record.events,
+            status_message: &record.status_message,
+            message: &record.message,
+            updated_at: record.updated_at,
+            stale_threshold: policy.threshold_for(record),
+            stale_at,
+            paused: record.pause.is_some_and(|pause| pause.is_active(now)),
+            pause: record.pause,
+        }
+    }
 }
 
 /// `summary` of `GET /api/services`.

@@ -62,13 +62,15 @@ pub struct AppState {
 
 /// Every route pattern, for the trailing-slash redirect (Starlette redirects
 /// `/x/` to `/x` only when `/x` is a route).
-const ROUTES: [&str; 9] = [
+const ROUTES: [&str; 11] = [
     "/api",
     "/api/health",
     "/api/services",
     "/api/services/{}",
     "/api/services/{}/heartbeat",
     "/api/services/{}/heartbeats",
+    "/api/services/{}/pause",
+    "/api/services/{}/resume",
     "/api/progress",
     "/api/progress/{}",
     "/api/progress/{}/complete",
@@ -108,6 +110,8 @@ pub fn router(state: AppState) -> Router {
             "/api/services/{service_id}/heartbeats",
             get(services::history),
         )
+        .route("/api/services/{service_id}/pause", post(services::pause))
+        .route("/api/services/{service_id}/resume", post(services::resume))
         .route("/api/progress", get(progress::list).post(progress::start))
         .route(
             "/api/progress/{task_id}",

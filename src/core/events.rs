@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::model::{wire_time, HistoryEvent, ProgressTask, ServiceRecord, SharedMetadata, Status};
+use super::model::{
+    wire_time, HistoryEvent, Pause, ProgressTask, ServiceRecord, SharedMetadata, Status,
+};
 
 /// The parts of a service record that change with heartbeats.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,6 +65,11 @@ pub enum CoreEvent {
         cause: ChangeCause,
         #[serde(with = "wire_time")]
         at: DateTime<Utc>,
+    },
+    /// A service was paused (`pause` set) or resumed (`pause` null).
+    PauseChanged {
+        service: ServiceSummary,
+        pause: Option<Pause>,
     },
     /// A progress task was created, advanced or finished.
     ProgressChanged { task: ProgressTask },

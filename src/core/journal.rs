@@ -7,7 +7,9 @@
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-use super::model::{EventKind, HistoryEvent, ProgressTask, ServiceRecord, SharedMetadata, Status};
+use super::model::{
+    EventKind, HistoryEvent, Pause, ProgressTask, ServiceRecord, SharedMetadata, Status,
+};
 
 /// A service row without its inline events (events are stored as history).
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +24,7 @@ pub struct ServiceState {
     pub last_heartbeat: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     pub stale_threshold: Option<f64>,
+    pub pause: Option<Pause>,
 }
 
 impl ServiceState {
@@ -37,6 +40,7 @@ impl ServiceState {
             last_heartbeat: record.last_heartbeat,
             updated_at: record.updated_at,
             stale_threshold: record.stale_threshold,
+            pause: record.pause,
         }
     }
 }
@@ -72,8 +76,9 @@ impl ServiceState {
 /// One durable mutation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// A service was registered (or re-registered): insert or overwrite its
-    /// row. An existing row keeps its position in the listing order.
+    /// Write a service's complete current state now (registration,
+    /// re-registration, pause): insert or overwrite its row. An existing row
+    /// keeps its position in the listing order.
     PutService(ServiceState),
     /// Something happened to a service (`event`: a heartbeat or a stale
     /// flip) and it is now in `state`. A backend must make `event` durable

@@ -220,6 +220,42 @@ impl Core {
         Ok(record)
     }
 
+    /// Pauses a service until `until` (or until resumed); returns it.
+    pub async fn pause(
+        &self,
+        id: &str,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<ServiceRecord, CoreError> {
+        self.change_service(id, |registry, now| registry.pause(id, until, now))
+            .await
+    }
+
+    /// Ends a service's pause; returns it.
+    pub async fn resume(&self, id: &str) -> Result<ServiceRecord, CoreError> {
+        self.change_service(id, |registry, now| registry.resume(id, now))
+            .await
+    }
+
+    async fn change_service(
+        &self,
+        id: &str,
+        change: impl FnOnce(
+            &mut Registry,
+            chrono::DateTime<chrono::Utc>,
+        ) -> Result<Outcome, RegistryError>,
+    ) -> Result<ServiceRecord, CoreError> {
+        let (record, commit) = self.apply(|registry, now| {
+            let outcome = change(registry, now)?;
+            let record = registry
+                .get(id)
+                .cloned()
+                .ok_or_else(|| RegistryError::ServiceNotFound(id.to_string()))?;
+            Ok((record, outcome))
+        })?;
+        commit.wait().await?;
+        Ok(record)
+    }
+
     /// Deletes a service and its tasks.
     pub async fn remove_service(&self, id: &str) -> Result<(), CoreError> {
         let ((), commit) = self.apply(|registry, _| Ok(((), registry.remove(id)?)))?;

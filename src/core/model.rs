@@ -209,6 +209,23 @@ pub struct HistoryEvent {
     pub metadata: Option<Metadata>,
 }
 
+/// Maintenance: while a pause is active the service never goes stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    #[serde(with = "wire_time")]
+    pub since: DateTime<Utc>,
+    /// When the pause ends by itself (`None`: until resumed).
+    #[serde(with = "wire_time::option")]
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Pause {
+    /// Whether the pause still holds at `now`.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
+}
+
 /// A registered service, as the core keeps it in memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceRecord {
@@ -226,6 +243,8 @@ pub struct ServiceRecord {
     pub updated_at: Option<DateTime<Utc>>,
     /// Per-service stale threshold in seconds; `None` uses the global one.
     pub stale_threshold: Option<f64>,
+    /// Maintenance pause, if one was set (it may have ended: see [`Pause::is_active`]).
+    pub pause: Option<Pause>,
     /// The newest events, oldest first, at most [`EVENTS_IN_RECORD`].
     pub events: EventLog,
 }

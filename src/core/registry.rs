@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 
 use super::events::{ChangeCause, CoreEvent, ServiceSummary};
 use super::journal::{Change, ServiceState, Snapshot};
-use super::model::{EventKind, HistoryEvent, Metadata, ProgressTask, ServiceRecord, Status};
+use super::model::{EventKind, HistoryEvent, Metadata, Pause, ProgressTask, ServiceRecord, Status};
 use super::staleness::{self, StalePolicy};
 
 /// What an operation did: changes to persist, events to publish.
@@ -201,6 +201,7 @@ impl Registry {
             last_heartbeat: None,
             updated_at: None,
             stale_threshold: request.stale_threshold,
+            pause: None,
             events: Default::default(),
         };
         let outcome = Outcome {
@@ -329,6 +330,37 @@ impl Registry {
         outcome
     }
 
+    /// Pauses a service (maintenance) until `until`, or until resumed.
+    pub fn pause(
+        &mut self,
+        id: &str,
+        until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, RegistryError> {
+        let entry = self
+            .services
+            .get_mut(id)
+            .ok_or_else(|| RegistryError::ServiceNotFound(id.to_string()))?;
+        entry.record.pause = Some(Pause { since: now, until });
+        let outcome = pause_outcome(&entry.record);
+        self.reindex(id);
+        Ok(outcome)
+    }
+
+    /// Ends a pause. The service gets a fresh threshold from now, as after
+    /// a restart: it has not been expected to beat while paused.
+    pub fn resume(&mut self, id: &str, now: DateTime<Utc>) -> Result<Outcome, RegistryError> {
+        let entry = self
+            .services
+            .get_mut(id)
+            .ok_or_else(|| RegistryError::ServiceNotFound(id.to_string()))?;
+        entry.record.pause = None;
+        entry.grace_from = Some(now);
+        let outcome = pause_outcome(&entry.record);
+        self.reindex(id);
+        Ok(outcome)
+    }
+
     /// Deletes a service and its tasks.
     pub fn remove(&mut self, id: &str) -> Result<Outcome, RegistryError> {
         let entry = self
@@ -455,6 +487,16 @@ impl Registry {
                 service_id: task.service_id,
             }],
         })
+    }
+}
+
+fn pause_outcome(record: &ServiceRecord) -> Outcome {
+    Outcome {
+        changes: vec![Change::PutService(ServiceState::of(record))],
+        events: vec![CoreEvent::PauseChanged {
+            service: ServiceSummary::of(record),
+            pause: record.pause,
+        }],
     }
 }
 

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::model::{ServiceRecord, Status};
+use super::model::{Pause, ServiceRecord, Status};
 
 /// The global stale settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,10 +49,19 @@ pub fn deadline(
         return None;
     }
     let last_sign_of_life = record.last_heartbeat.unwrap_or(record.created_at);
-    let base = match grace_from {
+    let mut base = match grace_from {
         Some(grace) if grace > last_sign_of_life => grace,
         _ => last_sign_of_life,
     };
+    // A pause holds the deadline off; one with an end gives a fresh
+    // threshold from that end.
+    match record.pause {
+        Some(Pause { until: None, .. }) => return None,
+        Some(Pause {
+            until: Some(end), ..
+        }) if end > base => base = end,
+        _ => {}
+    }
     Some(base + seconds(policy.threshold_for(record)))
 }
 
@@ -98,6 +107,7 @@ mod tests {
             last_heartbeat: last.map(at),
             updated_at: None,
             stale_threshold: None,
+            pause: None,
             events: Default::default(),
         }
     }
@@ -139,6 +149,35 @@ mod tests {
         assert_eq!(
             deadline(&fractional, &policy, None),
             Some(at(0) + seconds(0.5))
+        );
+    }
+
+    #[test]
+    fn pauses_hold_the_deadline_off() {
+        let policy = StalePolicy::default();
+        let mut r = record(0, Some(10), Status::Healthy);
+        r.pause = Some(Pause {
+            since: at(20),
+            until: None,
+        });
+        assert_eq!(deadline(&r, &policy, None), None);
+        r.pause = Some(Pause {
+            since: at(20),
+            until: Some(at(500)),
+        });
+        assert_eq!(
+            deadline(&r, &policy, None),
+            Some(at(560)),
+            "a fresh threshold after the pause"
+        );
+        r.pause = Some(Pause {
+            since: at(20),
+            until: Some(at(30)),
+        });
+        assert_eq!(
+            deadline(&r, &policy, None),
+            Some(at(90)),
+            "a pause that ended early changes nothing"
         );
     }
 

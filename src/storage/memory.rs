@@ -163,6 +163,7 @@ pub fn record_from_state(state: ServiceState, events: Vec<HistoryEvent>) -> Serv
         last_heartbeat: state.last_heartbeat,
         updated_at: state.updated_at,
         stale_threshold: state.stale_threshold,
+        pause: state.pause,
         events: events.iter().collect(),
     }
 }

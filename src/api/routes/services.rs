@@ -87,6 +87,7 @@ pub async fn get_one(
 pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
     // Copy under the lock, serialize outside it: ingest is never held up by
     // a large listing being written out.
+    let now = state.core.now();
     let (records, deadlines, counts, policy) = state.core.read(|registry| {
         let records: Vec<_> = registry.services().cloned().collect();
         let deadlines: Vec<_> = records
@@ -105,6 +106,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
             records: &records,
             deadlines: &deadlines,
             policy: &policy,
+            now,
         };
         let summary = Summary::of(records.len(), counts);
         serde_json::to_writer(
@@ -131,6 +133,7 @@ struct Listing<'a> {
     records: &'a [crate::core::ServiceRecord],
     deadlines: &'a [Option<chrono::DateTime<chrono::Utc>>],
     policy: &'a crate::core::StalePolicy,
+    now: chrono::DateTime<chrono::Utc>,
 }
 
 impl serde::Serialize for Listing<'_> {
@@ -140,25 +143,63 @@ impl serde::Serialize for Listing<'_> {
         for (record, stale_at) in self.records.iter().zip(self.deadlines) {
             map.serialize_entry(
                 &record.id,
-                &ServiceListing {
-                    id: &record.id,
-                    name: &record.name,
-                    status: record.status,
-                    created_at: record.created_at,
-                    last_heartbeat: record.last_heartbeat,
-                    last_message: &record.message,
-                    metadata: &record.metadata,
-                    events: &record.events,
-                    status_message: &record.status_message,
-                    message: &record.message,
-                    updated_at: record.updated_at,
-                    stale_threshold: self.policy.threshold_for(record),
-                    stale_at: *stale_at,
-                },
+                &ServiceListing::of(record, self.policy, *stale_at, self.now),
             )?;
         }
         map.end()
     }
+}
+
+/// Longest pause accepted: 90 days.
+const MAX_PAUSE_SECS: f64 = 90.0 * 24.0 * 3600.0;
+
+/// The full record of one service, as the listing shows it.
+fn listing_reply(state: &AppState, record: &crate::core::ServiceRecord) -> Response {
+    let (stale_at, policy) = state
+        .core
+        .read(|registry| (registry.deadline_of(&record.id), *registry.policy()));
+    Json(ServiceListing::of(
+        record,
+        &policy,
+        stale_at,
+        state.core.now(),
+    ))
+    .into_response()
+}
+
+/// `POST /api/services/{id}/pause`: maintenance. Body (optional):
+/// `{"until": "<RFC 3339>"}` or `{"for_seconds": n}`; none pauses until
+/// resumed. 200 with the full record.
+pub async fn pause(
+    State(state): State<AppState>,
+    Path(service_id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let mut fields = Fields::of(&body, false)?;
+    let until = fields.optional_datetime("until");
+    let for_seconds = fields.optional_seconds("for_seconds", MAX_PAUSE_SECS);
+    let now = state.core.now();
+    if until.is_some() && for_seconds.is_some() {
+        fields.refuse("for_seconds", "give until or for_seconds, not both");
+    }
+    if until.is_some_and(|until| until <= now) {
+        fields.refuse("until", "until is not in the future");
+    }
+    fields.finish()?;
+    let until =
+        until.or_else(|| for_seconds.map(|secs| now + crate::core::staleness::seconds(secs)));
+    let record = state.core.pause(&service_id, until).await?;
+    Ok(listing_reply(&state, &record))
+}
+
+/// `POST /api/services/{id}/resume`: ends a pause; the service gets one
+/// fresh threshold from now. 200 with the full record.
+pub async fn resume(
+    State(state): State<AppState>,
+    Path(service_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let record = state.core.resume(&service_id).await?;
+    Ok(listing_reply(&state, &record))
 }
 
 /// `DELETE /api/services/{id}`: 200 `{"service_id": …, "deleted": true}`.

@@ -30,7 +30,7 @@ use self::schema::{
 use self::writer::{read_next_seq, Writer, WriterJob};
 use super::memory::record_from_state;
 use super::{HistoryQuery, Store, StoreError, StoreOptions};
-use crate::core::model::EVENTS_IN_RECORD;
+use crate::core::model::{Pause, EVENTS_IN_RECORD};
 use crate::core::{
     Change, Commit, HistoryEvent, Journal, JournalError, ProgressTask, ServiceState, Snapshot,
 };
@@ -79,6 +79,7 @@ impl SqliteStore {
         let live = open_connection(path, options.durability)?;
         live.execute_batch(LIVE_SCHEMA)
             .map_err(|e| open_error(path, e))?;
+        schema::migrate(&live).map_err(|e| open_error(path, e))?;
         // Checkpoints happen beside the writer, never inside its commits.
         live.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;")
             .map_err(|e| open_error(path, e))?;
@@ -351,7 +352,7 @@ fn load_snapshot_in(connection: &Connection) -> Result<Snapshot, StoreError> {
     {
         let mut statement = connection
             .prepare(
-                "SELECT id, name, status, message, status_message, metadata, created_at, last_heartbeat, updated_at, stale_threshold, applied_seq
+                "SELECT id, name, status, message, status_message, metadata, created_at, last_heartbeat, updated_at, stale_threshold, applied_seq, paused_since, paused_until
                  FROM services ORDER BY rowid",
             )
             .map_err(backend)?;
@@ -377,6 +378,13 @@ fn load_snapshot_in(connection: &Connection) -> Result<Snapshot, StoreError> {
                 last_heartbeat: optional_time(7)?,
                 updated_at: optional_time(8)?,
                 stale_threshold: row.get(9).map_err(backend)?,
+                pause: match optional_time(11)? {
+                    Some(since) => Some(Pause {
+                        since,
+                        until: optional_time(12)?,
+                    }),
+                    None => None,
+                },
             };
             states.push((state, row.get(10).map_err(backend)?));
         }

@@ -29,7 +29,9 @@ CREATE TABLE IF NOT EXISTS services (
     last_heartbeat INTEGER,
     updated_at INTEGER,
     stale_threshold REAL,
-    applied_seq INTEGER NOT NULL DEFAULT 0
+    applied_seq INTEGER NOT NULL DEFAULT 0,
+    paused_since INTEGER,
+    paused_until INTEGER
 );
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY,
@@ -162,6 +164,26 @@ pub fn open_connection(path: &Path, durability: Durability) -> Result<Connection
         ))
         .map_err(|e| open_error(e.to_string()))?;
     Ok(connection)
+}
+
+/// Columns added to `services` after its first version, with their types:
+/// files created before get them on open.
+const ADDED_SERVICE_COLUMNS: [(&str, &str); 2] =
+    [("paused_since", "INTEGER"), ("paused_until", "INTEGER")];
+
+/// Brings an older live file up to the current columns.
+pub fn migrate(connection: &Connection) -> Result<(), rusqlite::Error> {
+    let mut statement = connection.prepare("SELECT name FROM pragma_table_info('services')")?;
+    let existing: Vec<String> = statement
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (column, kind) in ADDED_SERVICE_COLUMNS {
+        if !existing.iter().any(|name| name == column) {
+            connection
+                .execute_batch(&format!("ALTER TABLE services ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Attaches the history file to a connection of the live file as `history`.

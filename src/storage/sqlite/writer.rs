@@ -306,13 +306,14 @@ fn put_service(
     applied_seq: i64,
 ) -> Result<(), rusqlite::Error> {
     tx.prepare_cached(
-        "INSERT INTO services (id, name, status, message, status_message, metadata, created_at, last_heartbeat, updated_at, stale_threshold, applied_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO services (id, name, status, message, status_message, metadata, created_at, last_heartbeat, updated_at, stale_threshold, applied_seq, paused_since, paused_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, status = excluded.status,
             message = excluded.message, status_message = excluded.status_message,
             metadata = excluded.metadata, created_at = excluded.created_at,
             last_heartbeat = excluded.last_heartbeat, updated_at = excluded.updated_at,
-            stale_threshold = excluded.stale_threshold, applied_seq = excluded.applied_seq",
+            stale_threshold = excluded.stale_threshold, applied_seq = excluded.applied_seq,
+            paused_since = excluded.paused_since, paused_until = excluded.paused_until",
     )?
     .execute(params![
         state.id,
@@ -326,6 +327,8 @@ fn put_service(
         state.updated_at.map(micros),
         state.stale_threshold,
         applied_seq,
+        state.pause.map(|pause| micros(pause.since)),
+        state.pause.and_then(|pause| pause.until).map(micros),
     ])?;
     Ok(())
 }
