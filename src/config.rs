@@ -69,6 +69,10 @@ keys! {
         "Comma-separated browser origins allowed by CORS; * for any.";
     MAX_BODY_BYTES: "max_body_bytes", ["LANESWAP_MAX_BODY_BYTES"], None, "1048576",
         "Largest accepted request body in bytes; larger ones get 413.";
+        ALERT_STATUSES: "alerts.statuses", ["LANESWAP_ALERT_STATUSES"], None, "stale,error",
+        "Comma-separated statuses that open an alert (any of the seven but healthy).";
+    OPERATOR: "operator", ["LANESWAP_OPERATOR"], None, "",
+        "Name recorded on acknowledgements made through this server (default: $USER).";
     HEARTBEAT_REPLY_EVENTS: "heartbeat_reply_events", ["LANESWAP_HEARTBEAT_REPLY_EVENTS"], None, "100",
         "Newest events in a heartbeat reply (0–100; 100 is the original's reply).";
     HISTORY_MAX_EVENTS: "history.max_events_per_service", ["LANESWAP_HISTORY_MAX_EVENTS"], None, "10000",
@@ -237,6 +241,26 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_alert_statuses(
+    text: &str,
+) -> Result<std::collections::BTreeSet<crate::core::Status>, String> {
+    let mut statuses = std::collections::BTreeSet::new();
+    for part in text
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+    {
+        let status: crate::core::Status = part.parse().map_err(|_| {
+            format!("{part:?} is not a status (healthy warning degraded error busy stale unknown)")
+        })?;
+        if status == crate::core::Status::Healthy {
+            return Err("healthy cannot open an alert".into());
+        }
+        statuses.insert(status);
+    }
+    Ok(statuses)
+}
+
 fn count(text: &str) -> Result<u64, String> {
     text.parse::<u64>()
         .map_err(|_| "expected a whole number ≥ 0".to_string())
@@ -252,6 +276,8 @@ pub struct Settings {
     pub cors_origins: String,
     pub max_body_bytes: usize,
     pub heartbeat_reply_events: usize,
+    pub alert_statuses: std::collections::BTreeSet<crate::core::Status>,
+    pub operator: String,
     pub retention: Retention,
     pub durability: Durability,
     pub task_stall_after_secs: f64,
@@ -351,6 +377,19 @@ impl Settings {
                 match text.parse::<usize>() {
                     Ok(n) if n <= crate::core::model::EVENTS_IN_RECORD => Ok(n),
                     _ => Err("expected a whole number from 0 to 100".into()),
+                }
+            })?,
+            alert_statuses: layers.parse(&ALERT_STATUSES, parse_alert_statuses)?,
+            operator: layers.parse(&OPERATOR, |text| {
+                let name = if text.is_empty() {
+                    std::env::var("USER").unwrap_or_else(|_| "operator".to_string())
+                } else {
+                    text.to_string()
+                };
+                if name.chars().count() > 128 || name.chars().any(char::is_control) {
+                    Err("expected a name of at most 128 printable characters".into())
+                } else {
+                    Ok(name)
                 }
             })?,
             retention: Retention {

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, ApiOptions, AppState, CorsPolicy};
 use crate::config::Settings;
-use crate::core::{Clock, Core, CoreConfig, Journal, StalePolicy, SystemClock};
+use crate::core::{AlertPolicy, Clock, Core, CoreConfig, Journal, StalePolicy, SystemClock};
 use crate::storage::{self, Store, StoreError, StoreOptions};
 
 /// Why a server could not start or stopped with an error.
@@ -64,6 +64,9 @@ impl Server {
                 stale: StalePolicy {
                     default_threshold_secs: settings.stale_threshold_secs,
                 },
+                alerts: AlertPolicy {
+                    bad: settings.alert_statuses.clone(),
+                },
                 task_stall_after_secs: settings.task_stall_after_secs,
             },
             snapshot,
@@ -90,6 +93,7 @@ impl Server {
                 heartbeat_reply_events: settings.heartbeat_reply_events,
             },
             cors: Arc::new(CorsPolicy::from_list(&settings.cors_origins)),
+            operator: Arc::from(settings.operator.as_str()),
         };
         let flush = store.clone();
         let task = tokio::spawn(async move {

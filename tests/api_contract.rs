@@ -827,3 +827,109 @@ async fn pause_and_resume() {
     );
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn alerts_api() {
+    let server = start_memory().await;
+    let http = Http::new(server.url());
+    let id = http.register("db").await;
+    assert_eq!(
+        http.get("/api/alerts").await.body,
+        json!({"total": 0, "alerts": []})
+    );
+    http.post(
+        &format!("/api/services/{id}/heartbeat"),
+        &json!({"status": "error", "message": "down"}),
+    )
+    .await;
+    let list = http.get("/api/alerts?state=open").await;
+    assert_eq!(list.body["total"], 1);
+    let alert = &list.body["alerts"][0];
+    assert_eq!(alert["service_id"], id.as_str());
+    assert_eq!(alert["service_name"], "db");
+    assert_eq!(alert["state"], "open");
+    assert_eq!(alert["status"], "error");
+    assert!(is_wire_time(&alert["opened_at"]));
+    let alert_id = alert["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        http.get(&format!("/api/alerts/{alert_id}")).await.body["id"],
+        alert_id.as_str()
+    );
+
+    let acked = http
+        .post(
+            &format!("/api/alerts/{alert_id}/ack"),
+            &json!({"note": "restoring backup", "expires_in": 900, "by": "ana"}),
+        )
+        .await;
+    assert_eq!(acked.status, 200, "{}", acked.text);
+    assert_eq!(acked.body["state"], "acknowledged");
+    assert_eq!(acked.body["ack"]["by"], "ana");
+    assert_eq!(acked.body["ack"]["note"], "restoring backup");
+    assert!(is_wire_time(&acked.body["ack"]["expires_at"]));
+    let default_by = http
+        .post(&format!("/api/alerts/{alert_id}/ack"), &json!({}))
+        .await;
+    assert!(
+        default_by.body["ack"]["by"]
+            .as_str()
+            .is_some_and(|by| !by.is_empty()),
+        "the operator name"
+    );
+    assert_eq!(http.get("/api/alerts?state=active").await.body["total"], 1);
+
+    let unacked = http
+        .send(
+            http.client
+                .post(http.url(&format!("/api/alerts/{alert_id}/unack"))),
+        )
+        .await;
+    assert_eq!(unacked.body["state"], "open");
+    let again = http
+        .send(
+            http.client
+                .post(http.url(&format!("/api/alerts/{alert_id}/unack"))),
+        )
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(
+        again.body,
+        json!({"detail": format!("Alert {alert_id} is not acknowledged")})
+    );
+
+    http.post(
+        &format!("/api/services/{id}/heartbeat"),
+        &json!({"status": "healthy"}),
+    )
+    .await;
+    let resolved = http.get(&format!("/api/alerts/{alert_id}")).await;
+    assert_eq!(resolved.body["state"], "resolved");
+    assert!(is_wire_time(&resolved.body["resolved_at"]));
+    assert_eq!(
+        http.post(&format!("/api/alerts/{alert_id}/ack"), &json!({}))
+            .await
+            .status,
+        409
+    );
+
+    // Errors.
+    assert_eq!(http.get("/api/alerts?state=loud").await.status, 422);
+    assert_eq!(
+        http.get("/api/alerts/nope").await.body,
+        json!({"detail": "Alert not found: nope"})
+    );
+    assert_eq!(
+        http.post("/api/alerts/nope/ack", &json!({})).await.status,
+        404
+    );
+    assert_eq!(
+        http.post("/api/alerts/nope/ack", &json!({"expires_in": -5}))
+            .await
+            .status,
+        422
+    );
+    // Deleting the service deletes its alerts.
+    http.delete(&format!("/api/services/{id}")).await;
+    assert_eq!(http.get("/api/alerts").await.body["total"], 0);
+    server.shutdown().await.unwrap();
+}

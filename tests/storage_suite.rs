@@ -327,6 +327,55 @@ pub async fn retention_trims_history(store: Arc<dyn Store>) {
     );
 }
 
+/// Alerts round-trip and go with their service.
+pub async fn alerts_round_trip(store: Arc<dyn Store>) {
+    use laneswap::core::{Ack, Alert, AlertState};
+    let alert = |id: &str, service: &str| Alert {
+        id: id.into(),
+        service_id: service.into(),
+        service_name: service.into(),
+        state: AlertState::Acknowledged,
+        status: Status::Error,
+        opened_at: at(1),
+        updated_at: at(2),
+        resolved_at: None,
+        ack: Some(Ack {
+            by: "ana".into(),
+            note: Some("n".into()),
+            at: at(2),
+            expires_at: Some(at(60)),
+        }),
+        reopened: 1,
+    };
+    commit(
+        &store,
+        vec![
+            Change::PutService(state("a", "a", 0)),
+            Change::PutService(state("b", "b", 0)),
+            Change::PutAlert(alert("x", "a")),
+            Change::PutAlert(alert("y", "b")),
+        ],
+    )
+    .await;
+    let mut resolved = alert("x", "a");
+    resolved.state = AlertState::Resolved;
+    resolved.ack = None;
+    resolved.resolved_at = Some(at(9));
+    commit(&store, vec![Change::PutAlert(resolved.clone())]).await;
+    assert_eq!(
+        store.load().await.unwrap().alerts,
+        vec![resolved, alert("y", "b")]
+    );
+    commit(
+        &store,
+        vec![Change::RemoveService {
+            service_id: "b".into(),
+        }],
+    )
+    .await;
+    assert_eq!(store.load().await.unwrap().alerts.len(), 1);
+}
+
 /// The retention every suite store is opened with.
 pub fn suite_retention() -> Retention {
     Retention {
@@ -354,6 +403,10 @@ macro_rules! storage_suite {
         #[tokio::test]
         async fn states_follow_recorded_events() {
             super::states_follow_recorded_events($open).await;
+        }
+        #[tokio::test]
+        async fn alerts_round_trip() {
+            super::alerts_round_trip($open).await;
         }
         #[tokio::test]
         async fn history_queries() {

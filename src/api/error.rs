@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::core::{CoreError, RegistryError};
+use crate::core::{AlertError, CoreError, RegistryError};
 use crate::storage::StoreError;
 
 /// One FastAPI-style validation error item.
@@ -31,6 +31,9 @@ pub enum ApiError {
     /// 404 with the given detail text.
     #[error("{0}")]
     NotFound(String),
+    /// 409: the request conflicts with the resource's state.
+    #[error("{0}")]
+    Conflict(String),
     /// 413: the body exceeded the configured limit.
     #[error("request body larger than {0} bytes")]
     TooLarge(usize),
@@ -47,6 +50,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -68,6 +72,12 @@ impl From<CoreError> for ApiError {
             CoreError::Refused(RegistryError::TaskNotFound(id)) => {
                 ApiError::NotFound(format!("Task not found: {id}"))
             }
+            CoreError::Refused(RegistryError::Alert(error @ AlertError::NotFound(_))) => {
+                ApiError::NotFound(error.to_string())
+            }
+            CoreError::Refused(RegistryError::Alert(error)) => {
+                ApiError::Conflict(error.to_string())
+            }
             CoreError::Storage(error) => ApiError::StorageUnavailable(error.to_string()),
         }
     }
@@ -84,7 +94,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = match self {
             ApiError::Validation(items) => json!({ "detail": items }),
-            ApiError::NotFound(detail) => json!({ "detail": detail }),
+            ApiError::NotFound(detail) | ApiError::Conflict(detail) => json!({ "detail": detail }),
             ApiError::TooLarge(limit) => {
                 json!({ "detail": format!("Request body too large: the limit is {limit} bytes") })
             }

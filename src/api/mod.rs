@@ -58,11 +58,13 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub options: ApiOptions,
     pub cors: Arc<CorsPolicy>,
+    /// Who acknowledges, when a request does not say.
+    pub operator: Arc<str>,
 }
 
 /// Every route pattern, for the trailing-slash redirect (Starlette redirects
 /// `/x/` to `/x` only when `/x` is a route).
-const ROUTES: [&str; 11] = [
+const ROUTES: [&str; 15] = [
     "/api",
     "/api/health",
     "/api/services",
@@ -71,6 +73,10 @@ const ROUTES: [&str; 11] = [
     "/api/services/{}/heartbeats",
     "/api/services/{}/pause",
     "/api/services/{}/resume",
+    "/api/alerts",
+    "/api/alerts/{}",
+    "/api/alerts/{}/ack",
+    "/api/alerts/{}/unack",
     "/api/progress",
     "/api/progress/{}",
     "/api/progress/{}/complete",
@@ -90,7 +96,7 @@ fn is_route(path: &str) -> bool {
 
 /// The application router.
 pub fn router(state: AppState) -> Router {
-    use routes::{meta, progress, services};
+    use routes::{alerts, meta, progress, services};
     Router::new()
         .route("/api", get(meta::info))
         .route("/api/health", get(meta::health))
@@ -112,6 +118,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/services/{service_id}/pause", post(services::pause))
         .route("/api/services/{service_id}/resume", post(services::resume))
+        .route("/api/alerts", get(alerts::list))
+        .route("/api/alerts/{alert_id}", get(alerts::get_one))
+        .route("/api/alerts/{alert_id}/ack", post(alerts::acknowledge))
+        .route("/api/alerts/{alert_id}/unack", post(alerts::unacknowledge))
         .route("/api/progress", get(progress::list).post(progress::start))
         .route(
             "/api/progress/{task_id}",

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::alerts::{Alert, AlertChange};
 use super::model::{
     wire_time, HistoryEvent, Pause, ProgressTask, ServiceRecord, SharedMetadata, Status,
 };
@@ -71,6 +72,8 @@ pub enum CoreEvent {
         service: ServiceSummary,
         pause: Option<Pause>,
     },
+    /// An alert opened, changed, was (un)acknowledged, re-opened or resolved.
+    AlertChanged { change: AlertChange, alert: Alert },
     /// A progress task was created, advanced or finished.
     ProgressChanged { task: ProgressTask },
     /// A service was deleted (its tasks with it).

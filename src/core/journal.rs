@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
+use super::alerts::Alert;
 use super::model::{
     EventKind, HistoryEvent, Pause, ProgressTask, ServiceRecord, SharedMetadata, Status,
 };
@@ -90,8 +91,10 @@ pub enum Change {
         state: ServiceState,
         event: HistoryEvent,
     },
-    /// Delete a service, its history and its tasks.
+    /// Delete a service, its history, its tasks and its alerts.
     RemoveService { service_id: String },
+    /// Insert or overwrite an alert.
+    PutAlert(Alert),
     /// Insert or overwrite a progress task.
     PutTask(ProgressTask),
     /// Delete a progress task.
@@ -153,4 +156,6 @@ pub struct Snapshot {
     /// Services in listing order, each with its newest inline events.
     pub services: Vec<ServiceRecord>,
     pub tasks: Vec<ProgressTask>,
+    /// Alerts, oldest first.
+    pub alerts: Vec<Alert>,
 }

@@ -12,6 +12,7 @@
 //! [`Journal`] (in order, before unlocking), publishes the [`CoreEvent`]s,
 //! and returns only once the journal committed.
 
+pub mod alerts;
 pub mod clock;
 pub mod events;
 pub mod journal;
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, Notify};
 
+pub use alerts::{Ack, Alert, AlertChange, AlertError, AlertPolicy, AlertState};
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use events::{ChangeCause, CoreEvent, ServiceSummary};
 pub use journal::{Change, Commit, Journal, JournalError, NullJournal, ServiceState, Snapshot};
@@ -47,9 +49,11 @@ pub enum CoreError {
 }
 
 /// Settings the core needs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CoreConfig {
     pub stale: StalePolicy,
+    /// Which statuses open an alert.
+    pub alerts: AlertPolicy,
     /// Seconds without a step change after which a running task is `stalled`.
     pub task_stall_after_secs: f64,
 }
@@ -58,6 +62,7 @@ impl Default for CoreConfig {
     fn default() -> Self {
         CoreConfig {
             stale: StalePolicy::default(),
+            alerts: AlertPolicy::default(),
             task_stall_after_secs: 300.0,
         }
     }
@@ -95,7 +100,7 @@ impl Core {
         journal: Arc<dyn Journal>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let registry = Registry::restore(config.stale, snapshot, {
+        let registry = Registry::restore(config.stale, config.alerts.clone(), snapshot, {
             use chrono::SubsecRound;
             clock.now().trunc_subsecs(6)
         });
@@ -254,6 +259,32 @@ impl Core {
         })?;
         commit.wait().await?;
         Ok(record)
+    }
+
+    /// One alert, cloned.
+    pub fn alert(&self, alert_id: &str) -> Option<Alert> {
+        self.read(|registry| registry.alerts().get(alert_id).cloned())
+    }
+
+    /// Acknowledges an alert; it re-opens at `expires_at` if still bad.
+    pub async fn acknowledge(
+        &self,
+        alert_id: &str,
+        by: String,
+        note: Option<String>,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Alert, CoreError> {
+        let (alert, commit) =
+            self.apply(|registry, now| registry.acknowledge(alert_id, by, note, expires_at, now))?;
+        commit.wait().await?;
+        Ok(alert)
+    }
+
+    /// Takes an acknowledgement back.
+    pub async fn unacknowledge(&self, alert_id: &str) -> Result<Alert, CoreError> {
+        let (alert, commit) = self.apply(|registry, now| registry.unacknowledge(alert_id, now))?;
+        commit.wait().await?;
+        Ok(alert)
     }
 
     /// Deletes a service and its tasks.

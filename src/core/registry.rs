@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 
+use super::alerts::{Alert, AlertBook, AlertChange, AlertError, AlertPolicy};
 use super::events::{ChangeCause, CoreEvent, ServiceSummary};
 use super::journal::{Change, ServiceState, Snapshot};
 use super::model::{EventKind, HistoryEvent, Metadata, Pause, ProgressTask, ServiceRecord, Status};
@@ -74,6 +75,8 @@ pub enum RegistryError {
     ServiceNotFound(String),
     #[error("Task not found: {0}")]
     TaskNotFound(String),
+    #[error(transparent)]
+    Alert(#[from] AlertError),
 }
 
 #[derive(Debug)]
@@ -94,6 +97,7 @@ pub struct Registry {
     services: IndexMap<String, Entry>,
     deadlines: BTreeSet<(DateTime<Utc>, String)>,
     tasks: IndexMap<String, ProgressTask>,
+    alerts: AlertBook,
     policy: StalePolicy,
 }
 
@@ -107,8 +111,14 @@ impl Registry {
 
     /// Rebuilds the registry from a snapshot. Every restored service gets a
     /// fresh threshold counted from `now` before it can go stale.
-    pub fn restore(policy: StalePolicy, snapshot: Snapshot, now: DateTime<Utc>) -> Self {
+    pub fn restore(
+        policy: StalePolicy,
+        alert_policy: AlertPolicy,
+        snapshot: Snapshot,
+        now: DateTime<Utc>,
+    ) -> Self {
         let mut registry = Registry::new(policy);
+        registry.alerts = AlertBook::new(alert_policy, snapshot.alerts);
         for record in snapshot.services {
             let id = record.id.clone();
             registry.services.insert(
@@ -160,9 +170,65 @@ impl Registry {
         counts
     }
 
-    /// The earliest stale deadline.
+    /// The earliest moment something is due: a stale deadline or the
+    /// expiry of an alert acknowledgement.
     pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
-        self.deadlines.first().map(|(at, _)| *at)
+        let stale = self.deadlines.first().map(|(at, _)| *at);
+        match (stale, self.alerts.next_expiry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The alerts.
+    pub fn alerts(&self) -> &AlertBook {
+        &self.alerts
+    }
+
+    /// Feeds a status change to the alert book and records what it did.
+    fn alert_on_status(&mut self, id: &str, now: DateTime<Utc>, outcome: &mut Outcome) {
+        let Some(record) = self.services.get(id).map(|entry| &entry.record) else {
+            return;
+        };
+        let paused = record.pause.is_some_and(|pause| pause.is_active(now));
+        let (name, status) = (record.name.clone(), record.status);
+        if let Some((change, alert)) = self.alerts.on_status(id, &name, status, paused, now) {
+            outcome.changes.push(Change::PutAlert(alert.clone()));
+            outcome
+                .events
+                .push(CoreEvent::AlertChanged { change, alert });
+        }
+    }
+
+    /// Acknowledges an alert (`expires_at`: when it re-opens if still bad).
+    pub fn acknowledge(
+        &mut self,
+        alert_id: &str,
+        by: String,
+        note: Option<String>,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(Alert, Outcome), RegistryError> {
+        let alert = self
+            .alerts
+            .acknowledge(alert_id, by, note, expires_at, now)?;
+        Ok((
+            alert.clone(),
+            alert_outcome(AlertChange::Acknowledged, alert),
+        ))
+    }
+
+    /// Takes an acknowledgement back.
+    pub fn unacknowledge(
+        &mut self,
+        alert_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Alert, Outcome), RegistryError> {
+        let alert = self.alerts.unacknowledge(alert_id, now)?;
+        Ok((
+            alert.clone(),
+            alert_outcome(AlertChange::Unacknowledged, alert),
+        ))
     }
 
     /// When one service will go stale if nothing arrives.
@@ -204,12 +270,13 @@ impl Registry {
             pause: None,
             events: Default::default(),
         };
-        let outcome = Outcome {
+        let mut outcome = Outcome {
             changes: vec![Change::PutService(ServiceState::of(&record))],
             events: vec![CoreEvent::ServiceRegistered {
                 service: ServiceSummary::of(&record),
             }],
         };
+        let overwritten = self.services.contains_key(&id);
         // IndexMap::insert keeps the position of an existing key.
         self.services.insert(
             id.clone(),
@@ -220,6 +287,10 @@ impl Registry {
             },
         );
         self.reindex(&id);
+        if overwritten {
+            // Starting afresh (unknown) ends a bad spell of the old record.
+            self.alert_on_status(&id, now, &mut outcome);
+        }
         (id, outcome)
     }
 
@@ -236,6 +307,7 @@ impl Registry {
             .ok_or_else(|| RegistryError::ServiceNotFound(id.to_string()))?;
         let record = &mut entry.record;
         let previous = record.status;
+        let heartbeat_status = heartbeat.status;
         let status_message = heartbeat
             .message
             .clone()
@@ -287,6 +359,9 @@ impl Registry {
         // A heartbeat ends the restart grace: the normal threshold applies.
         entry.grace_from = None;
         self.reindex(id);
+        if previous != heartbeat_status {
+            self.alert_on_status(id, now, &mut outcome);
+        }
         Ok(outcome)
     }
 
@@ -325,6 +400,14 @@ impl Registry {
                 to: Status::Stale,
                 cause: ChangeCause::Deadline,
                 at: now,
+            });
+            self.alert_on_status(&id, now, &mut outcome);
+        }
+        for alert in self.alerts.expire_acks(now) {
+            outcome.changes.push(Change::PutAlert(alert.clone()));
+            outcome.events.push(CoreEvent::AlertChanged {
+                change: AlertChange::Reopened,
+                alert,
             });
         }
         outcome
@@ -370,6 +453,7 @@ impl Registry {
         if let Some(due) = entry.deadline {
             self.deadlines.remove(&(due, id.to_string()));
         }
+        self.alerts.remove_service(id);
         let mut outcome = Outcome {
             changes: vec![Change::RemoveService {
                 service_id: id.to_string(),
@@ -487,6 +571,13 @@ impl Registry {
                 service_id: task.service_id,
             }],
         })
+    }
+}
+
+fn alert_outcome(change: AlertChange, alert: Alert) -> Outcome {
+    Outcome {
+        changes: vec![Change::PutAlert(alert.clone())],
+        events: vec![CoreEvent::AlertChanged { change, alert }],
     }
 }
 

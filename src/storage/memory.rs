@@ -10,7 +10,8 @@ use indexmap::IndexMap;
 use super::{HistoryQuery, Retention, Store, StoreError};
 use crate::core::model::EVENTS_IN_RECORD;
 use crate::core::{
-    Change, Commit, HistoryEvent, Journal, ProgressTask, ServiceRecord, ServiceState, Snapshot,
+    Alert, Change, Commit, HistoryEvent, Journal, ProgressTask, ServiceRecord, ServiceState,
+    Snapshot,
 };
 
 #[derive(Default)]
@@ -18,6 +19,7 @@ struct Contents {
     services: IndexMap<String, ServiceState>,
     history: HashMap<String, VecDeque<HistoryEvent>>,
     tasks: IndexMap<String, ProgressTask>,
+    alerts: IndexMap<String, Alert>,
     closed: bool,
 }
 
@@ -66,6 +68,12 @@ impl Journal for MemoryStore {
                     contents
                         .tasks
                         .retain(|_, task| task.service_id != service_id);
+                    contents
+                        .alerts
+                        .retain(|_, alert| alert.service_id != service_id);
+                }
+                Change::PutAlert(alert) => {
+                    contents.alerts.insert(alert.id.clone(), alert);
                 }
                 Change::PutTask(task) => {
                     contents.tasks.insert(task.task_id.clone(), task);
@@ -105,6 +113,7 @@ impl Store for MemoryStore {
         Ok(Snapshot {
             services,
             tasks: contents.tasks.values().cloned().collect(),
+            alerts: contents.alerts.values().cloned().collect(),
         })
     }
 

@@ -1,5 +1,6 @@
 //! Handlers, one file per resource.
 
+pub mod alerts;
 pub mod meta;
 pub mod progress;
 pub mod services;

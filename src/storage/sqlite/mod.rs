@@ -32,7 +32,8 @@ use super::memory::record_from_state;
 use super::{HistoryQuery, Store, StoreError, StoreOptions};
 use crate::core::model::{Pause, EVENTS_IN_RECORD};
 use crate::core::{
-    Change, Commit, HistoryEvent, Journal, JournalError, ProgressTask, ServiceState, Snapshot,
+    Alert, Change, Commit, HistoryEvent, Journal, JournalError, ProgressTask, ServiceState,
+    Snapshot,
 };
 
 /// How often the checkpointer copies the live WAL back into the database.
@@ -433,7 +434,24 @@ fn load_snapshot_in(connection: &Connection) -> Result<Snapshot, StoreError> {
             tasks.push(task);
         }
     }
-    Ok(Snapshot { services, tasks })
+    let mut alerts = Vec::new();
+    {
+        let mut statement = connection
+            .prepare("SELECT body FROM alerts ORDER BY rowid")
+            .map_err(backend)?;
+        let mut rows = statement.query([]).map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let body: String = row.get(0).map_err(backend)?;
+            let alert: Alert = serde_json::from_str(&body)
+                .map_err(|e| StoreError::Corrupt(format!("alert: {e}")))?;
+            alerts.push(alert);
+        }
+    }
+    Ok(Snapshot {
+        services,
+        tasks,
+        alerts,
+    })
 }
 
 fn read_history(

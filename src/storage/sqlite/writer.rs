@@ -377,9 +377,19 @@ fn apply_change(
                 .execute(params![service_id])?;
             tx.prepare_cached("DELETE FROM tasks WHERE service_id = ?1")?
                 .execute(params![service_id])?;
+            tx.prepare_cached("DELETE FROM alerts WHERE service_id = ?1")?
+                .execute(params![service_id])?;
             applied.dirty.retain(|(id, _)| id != service_id);
             applied.clean.push(service_id.clone());
             applied.removed.push(service_id.clone());
+        }
+        Change::PutAlert(alert) => {
+            let body = serde_json::to_string(alert).unwrap_or_else(|_| "{}".to_string());
+            tx.prepare_cached(
+                "INSERT INTO alerts (id, service_id, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(id) DO UPDATE SET service_id = excluded.service_id, body = excluded.body",
+            )?
+            .execute(params![alert.id, alert.service_id, body])?;
         }
         Change::PutTask(task) => {
             let body = serde_json::to_string(task).unwrap_or_else(|_| "{}".to_string());
