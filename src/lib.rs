@@ -14,6 +14,8 @@
 //! - [`storage`]: the [`storage::Store`] interface and its backends (embedded
 //!   SQLite with group commit, memory).
 //! - [`api`]: the axum HTTP API, wire-compatible with the original LaneSwap.
+//! - [`notify`]: how notifications look on each channel (Discord, generic
+//!   JSON webhooks).
 //! - [`config`]: settings layered flags > environment > `.env` > file > defaults.
 //! - [`server`]: wiring: open the store, restore the core, run the monitor
 //!   and the API until shutdown.
@@ -23,5 +25,6 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod notify;
 pub mod server;
 pub mod storage;

@@ -17,6 +17,7 @@ pub mod clock;
 pub mod events;
 pub mod journal;
 pub mod model;
+pub mod notifications;
 pub mod registry;
 pub mod staleness;
 

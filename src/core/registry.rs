@@ -697,14 +697,17 @@ mod tests {
         let mut registry = Registry::default();
         registry.register(registration(Some("a"), "a"), at(0));
         registry.register(registration(Some("b"), "b"), at(30));
-                let outcome = registry.expire_due(at(60));
+        let outcome = registry.expire_due(at(60));
         let flips = outcome
             .events
             .iter()
             .filter(|e| matches!(e, CoreEvent::StatusChanged { .. }))
             .count();
         assert_eq!(flips, 1);
-        assert!(registry.alerts().active_for("a").is_some(), "stale opens an alert");
+        assert!(
+            registry.alerts().active_for("a").is_some(),
+            "stale opens an alert"
+        );
         assert_eq!(registry.get("a").unwrap().status, Status::Stale);
         assert_eq!(registry.get("b").unwrap().status, Status::Unknown);
         assert_eq!(registry.next_deadline(), Some(at(90)));
