@@ -69,7 +69,9 @@ keys! {
         "Comma-separated browser origins allowed by CORS; * for any.";
     MAX_BODY_BYTES: "max_body_bytes", ["LANESWAP_MAX_BODY_BYTES"], None, "1048576",
         "Largest accepted request body in bytes; larger ones get 413.";
-        ALERT_STATUSES: "alerts.statuses", ["LANESWAP_ALERT_STATUSES"], None, "stale,error",
+            DISCORD_WEBHOOK: "discord_webhook", ["LANESWAP_DISCORD_WEBHOOK"], None, "",
+        "A Discord webhook URL: the default notification channel (original variable).";
+    ALERT_STATUSES: "alerts.statuses", ["LANESWAP_ALERT_STATUSES"], None, "stale,error",
         "Comma-separated statuses that open an alert (any of the seven but healthy).";
     OPERATOR: "operator", ["LANESWAP_OPERATOR"], None, "",
         "Name recorded on acknowledgements made through this server (default: $USER).";
@@ -277,6 +279,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub heartbeat_reply_events: usize,
     pub alert_statuses: std::collections::BTreeSet<crate::core::Status>,
+    /// The default Discord channel's URL, normalised (`LANESWAP_DISCORD_WEBHOOK`).
+    pub discord_webhook: Option<String>,
     pub operator: String,
     pub retention: Retention,
     pub durability: Durability,
@@ -380,6 +384,14 @@ impl Settings {
                 }
             })?,
             alert_statuses: layers.parse(&ALERT_STATUSES, parse_alert_statuses)?,
+            discord_webhook: layers.parse(&DISCORD_WEBHOOK, |text| {
+                if text.is_empty() {
+                    return Ok(None);
+                }
+                crate::core::channels::normalise_url(crate::core::ChannelKind::Discord, text)
+                    .map(Some)
+                    .map_err(|e| e.to_string())
+            })?,
             operator: layers.parse(&OPERATOR, |text| {
                 let name = if text.is_empty() {
                     std::env::var("USER").unwrap_or_else(|_| "operator".to_string())

@@ -12,7 +12,10 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, ApiOptions, AppState, CorsPolicy};
 use crate::config::Settings;
-use crate::core::{AlertPolicy, Clock, Core, CoreConfig, Journal, StalePolicy, SystemClock};
+use crate::core::{
+    AlertPolicy, Channel, ChannelKind, ChannelSource, Clock, Core, CoreConfig, Journal,
+    StalePolicy, SystemClock,
+};
 use crate::storage::{self, Store, StoreError, StoreOptions};
 
 /// Why a server could not start or stopped with an error.
@@ -68,6 +71,7 @@ impl Server {
                     bad: settings.alert_statuses.clone(),
                 },
                 task_stall_after_secs: settings.task_stall_after_secs,
+                environment_channels: environment_channels(settings),
             },
             snapshot,
             journal,
@@ -144,6 +148,28 @@ impl Server {
         tracing::info!("shutdown requested, finishing requests and flushing the store");
         self.shutdown().await
     }
+}
+
+/// The channel `LANESWAP_DISCORD_WEBHOOK` defines, if set.
+fn environment_channels(settings: &Settings) -> Vec<Channel> {
+    let now = chrono::Utc::now();
+    settings
+        .discord_webhook
+        .iter()
+        .map(|url| Channel {
+            id: "default".to_string(),
+            name: "Discord (LANESWAP_DISCORD_WEBHOOK)".to_string(),
+            kind: ChannelKind::Discord,
+            url: url.clone(),
+            levels: Default::default(),
+            services: Default::default(),
+            enabled: true,
+            source: ChannelSource::Environment,
+            broken: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect()
 }
 
 async fn wait_for(mut stopped: watch::Receiver<bool>) {

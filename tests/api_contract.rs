@@ -933,3 +933,113 @@ async fn alerts_api() {
     assert_eq!(http.get("/api/alerts").await.body["total"], 0);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn webhook_channels_api_keeps_secrets_redacted() {
+    let mut settings = laneswap::config::Settings::with_store(laneswap::storage::StoreUri::Memory);
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.discord_webhook = Some("https://discord.com/api/v10/webhooks/42/env-secret".into());
+    let server = laneswap::server::Server::start(&settings).await.unwrap();
+    let http = Http::new(server.url());
+
+    let discord = http
+        .post(
+            "/api/webhooks",
+            &json!({"url": "https://discord.com/api/webhooks/123/top-secret", "name": "ops"}),
+        )
+        .await;
+    assert_eq!(discord.status, 201, "{}", discord.text);
+    assert_eq!(discord.body["kind"], "discord");
+    assert_eq!(discord.body["url"], "https://discord.com/api/v10/****");
+    assert_eq!(discord.body["enabled"], true);
+    assert_eq!(discord.body["source"], "api");
+    let discord_id = discord.body["id"].as_str().unwrap().to_string();
+
+    let generic = http
+        .post(
+            "/api/webhooks",
+            &json!({"url": "http://127.0.0.1:9/in/hook-secret", "kind": "webhook", "levels": ["error", "warning"], "services": ["db"]}),
+        )
+        .await;
+    assert_eq!(generic.status, 201);
+    assert_eq!(generic.body["levels"], json!(["warning", "error"]));
+    assert_eq!(generic.body["services"], json!(["db"]));
+    assert_eq!(generic.body["url"], "http://127.0.0.1:9/in/hook-secret");
+    let generic_id = generic.body["id"].as_str().unwrap().to_string();
+
+    let list = http.get("/api/webhooks").await;
+    assert_eq!(list.body["total"], 3);
+    assert_eq!(list.body["webhooks"][0]["source"], "environment");
+    assert!(
+        !list.text.contains("top-secret") && !list.text.contains("env-secret"),
+        "{}",
+        list.text
+    );
+
+    let updated = http
+        .put(
+            &format!("/api/webhooks/{generic_id}"),
+            &json!({"enabled": false, "levels": []}),
+        )
+        .await;
+    assert_eq!(updated.status, 200);
+    assert_eq!(updated.body["enabled"], false);
+    assert_eq!(updated.body["levels"], json!([]));
+    assert_eq!(
+        http.get(&format!("/api/webhooks/{discord_id}")).await.body["name"],
+        "ops"
+    );
+
+    // Validation and read-only channels.
+    let bad_url = http
+        .post("/api/webhooks", &json!({"url": "ftp://x/y"}))
+        .await;
+    assert_eq!(bad_url.status, 422);
+    assert_eq!(bad_url.body["detail"][0]["loc"], json!(["body", "url"]));
+    let bad_discord = http
+        .post(
+            "/api/webhooks",
+            &json!({"url": "https://example.com/x", "kind": "discord"}),
+        )
+        .await;
+    assert_eq!(bad_discord.status, 422);
+    assert_eq!(
+        http.post(
+            "/api/webhooks",
+            &json!({"url": "http://h/x", "levels": ["loud"]})
+        )
+        .await
+        .status,
+        422
+    );
+    assert_eq!(
+        http.post(
+            "/api/webhooks",
+            &json!({"url": "http://h/x", "kind": "pager"})
+        )
+        .await
+        .status,
+        422
+    );
+    assert_eq!(http.post("/api/webhooks", &json!({})).await.status, 422);
+    assert_eq!(
+        http.put("/api/webhooks/default", &json!({"enabled": false}))
+            .await
+            .status,
+        409
+    );
+    assert_eq!(http.delete("/api/webhooks/default").await.status, 409);
+    assert_eq!(
+        http.get("/api/webhooks/nope").await.body,
+        json!({"detail": "Webhook not found: nope"})
+    );
+
+    assert_eq!(
+        http.delete(&format!("/api/webhooks/{generic_id}"))
+            .await
+            .body,
+        json!({"id": generic_id, "deleted": true})
+    );
+    assert_eq!(http.get("/api/webhooks").await.body["total"], 2);
+    server.shutdown().await.unwrap();
+}

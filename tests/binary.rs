@@ -212,7 +212,7 @@ type ConfigCase = (
 
 #[test]
 fn bad_configuration_is_refused_with_exit_code_2() {
-    let cases: [ConfigCase; 5] = [
+    let cases: [ConfigCase; 6] = [
         (
             &[("LANESWAP_STALE_THRESHOLD", "soon")],
             &[],
@@ -225,6 +225,11 @@ fn bad_configuration_is_refused_with_exit_code_2() {
             &[("LANESWAP_CHECK_INTERVAL", "-5")],
             &[],
             "LANESWAP_CHECK_INTERVAL",
+        ),
+        (
+            &[("LANESWAP_DISCORD_WEBHOOK", "https://example.com/hook")],
+            &[],
+            "LANESWAP_DISCORD_WEBHOOK",
         ),
     ];
     for (env, args, expected) in cases {

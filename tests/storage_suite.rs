@@ -376,6 +376,30 @@ pub async fn alerts_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.load().await.unwrap().alerts.len(), 1);
 }
 
+/// Notification channels round-trip and can be deleted.
+pub async fn channels_round_trip(store: Arc<dyn Store>) {
+    use laneswap::core::{Channel, ChannelKind, ChannelSource};
+    let channel = Channel {
+        id: "c1".into(),
+        name: "ops".into(),
+        kind: ChannelKind::Discord,
+        url: "https://discord.com/api/v10/webhooks/1/t".into(),
+        levels: [laneswap::core::notifications::Level::Error]
+            .into_iter()
+            .collect(),
+        services: ["db".to_string()].into_iter().collect(),
+        enabled: true,
+        source: ChannelSource::Api,
+        broken: Some("404 from the receiver".into()),
+        created_at: at(1),
+        updated_at: at(2),
+    };
+    commit(&store, vec![Change::PutChannel(channel.clone())]).await;
+    assert_eq!(store.load().await.unwrap().channels, vec![channel]);
+    commit(&store, vec![Change::RemoveChannel { id: "c1".into() }]).await;
+    assert!(store.load().await.unwrap().channels.is_empty());
+}
+
 /// The retention every suite store is opened with.
 pub fn suite_retention() -> Retention {
     Retention {
@@ -407,6 +431,10 @@ macro_rules! storage_suite {
         #[tokio::test]
         async fn alerts_round_trip() {
             super::alerts_round_trip($open).await;
+        }
+        #[tokio::test]
+        async fn channels_round_trip() {
+            super::channels_round_trip($open).await;
         }
         #[tokio::test]
         async fn history_queries() {

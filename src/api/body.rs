@@ -449,6 +449,79 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An optional boolean.
+    pub fn optional_bool(&mut self, field: &str) -> Option<bool> {
+        match self.object.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(flag)) => Some(*flag),
+            Some(other) => {
+                self.error(
+                    "bool_type",
+                    field,
+                    "Input should be a valid boolean",
+                    other.clone(),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional list of at most `max_items` strings of 1..=`max_chars` characters.
+    pub fn optional_string_list(
+        &mut self,
+        field: &str,
+        max_items: usize,
+        max_chars: usize,
+    ) -> Option<Vec<String>> {
+        match self.object.get(field) {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) if items.len() <= max_items => {
+                let mut list = Vec::with_capacity(items.len());
+                for item in items {
+                    match item.as_str() {
+                        Some(text) if !text.is_empty() && text.chars().count() <= max_chars => {
+                            list.push(text.to_string())
+                        }
+                        _ => {
+                            self.error(
+                                "string_type",
+                                field,
+                                format!(
+                                    "Each item should be a string of 1 to {max_chars} characters"
+                                ),
+                                item.clone(),
+                                None,
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some(list)
+            }
+            Some(Value::Array(_)) => {
+                self.error(
+                    "too_long",
+                    field,
+                    format!("List should have at most {max_items} items"),
+                    Value::Null,
+                    Some(json!({ "max_length": max_items })),
+                );
+                None
+            }
+            Some(other) => {
+                self.error(
+                    "list_type",
+                    field,
+                    "Input should be a valid list",
+                    other.clone(),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
     /// An optional RFC 3339 timestamp.
     pub fn optional_datetime(&mut self, field: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         let text = self.optional_string(field, 1, 64)?;

@@ -78,6 +78,12 @@ impl From<CoreError> for ApiError {
             CoreError::Refused(RegistryError::Alert(error)) => {
                 ApiError::Conflict(error.to_string())
             }
+            CoreError::Refused(error @ RegistryError::ChannelNotFound(_)) => {
+                ApiError::NotFound(error.to_string())
+            }
+            CoreError::Refused(error @ RegistryError::ChannelReadOnly(_)) => {
+                ApiError::Conflict(error.to_string())
+            }
             CoreError::Storage(error) => ApiError::StorageUnavailable(error.to_string()),
         }
     }

@@ -64,7 +64,7 @@ pub struct AppState {
 
 /// Every route pattern, for the trailing-slash redirect (Starlette redirects
 /// `/x/` to `/x` only when `/x` is a route).
-const ROUTES: [&str; 15] = [
+const ROUTES: [&str; 17] = [
     "/api",
     "/api/health",
     "/api/services",
@@ -77,6 +77,8 @@ const ROUTES: [&str; 15] = [
     "/api/alerts/{}",
     "/api/alerts/{}/ack",
     "/api/alerts/{}/unack",
+    "/api/webhooks",
+    "/api/webhooks/{}",
     "/api/progress",
     "/api/progress/{}",
     "/api/progress/{}/complete",
@@ -96,7 +98,7 @@ fn is_route(path: &str) -> bool {
 
 /// The application router.
 pub fn router(state: AppState) -> Router {
-    use routes::{alerts, meta, progress, services};
+    use routes::{alerts, meta, progress, services, webhooks};
     Router::new()
         .route("/api", get(meta::info))
         .route("/api/health", get(meta::health))
@@ -122,6 +124,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/alerts/{alert_id}", get(alerts::get_one))
         .route("/api/alerts/{alert_id}/ack", post(alerts::acknowledge))
         .route("/api/alerts/{alert_id}/unack", post(alerts::unacknowledge))
+        .route("/api/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/api/webhooks/{webhook_id}",
+            get(webhooks::get_one)
+                .put(webhooks::update)
+                .delete(webhooks::delete),
+        )
         .route("/api/progress", get(progress::list).post(progress::start))
         .route(
             "/api/progress/{task_id}",

@@ -74,6 +74,10 @@ pub enum CoreEvent {
     },
     /// An alert opened, changed, was (un)acknowledged, re-opened or resolved.
     AlertChanged { change: AlertChange, alert: Alert },
+    /// A notification channel was added or changed.
+    ChannelChanged { channel_id: String },
+    /// A notification channel was deleted.
+    ChannelRemoved { channel_id: String },
     /// A progress task was created, advanced or finished.
     ProgressChanged { task: ProgressTask },
     /// A service was deleted (its tasks with it).

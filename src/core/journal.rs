@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 use super::alerts::Alert;
+use super::channels::Channel;
 use super::model::{
     EventKind, HistoryEvent, Pause, ProgressTask, ServiceRecord, SharedMetadata, Status,
 };
@@ -95,6 +96,10 @@ pub enum Change {
     RemoveService { service_id: String },
     /// Insert or overwrite an alert.
     PutAlert(Alert),
+    /// Insert or overwrite a notification channel.
+    PutChannel(Channel),
+    /// Delete a notification channel.
+    RemoveChannel { id: String },
     /// Insert or overwrite a progress task.
     PutTask(ProgressTask),
     /// Delete a progress task.
@@ -158,4 +163,6 @@ pub struct Snapshot {
     pub tasks: Vec<ProgressTask>,
     /// Alerts, oldest first.
     pub alerts: Vec<Alert>,
+    /// Stored notification channels, oldest first.
+    pub channels: Vec<Channel>,
 }

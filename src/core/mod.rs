@@ -13,6 +13,7 @@
 //! and returns only once the journal committed.
 
 pub mod alerts;
+pub mod channels;
 pub mod clock;
 pub mod events;
 pub mod journal;
@@ -28,6 +29,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 
 pub use alerts::{Ack, Alert, AlertChange, AlertError, AlertPolicy, AlertState};
+pub use channels::{Channel, ChannelKind, ChannelSource};
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use events::{ChangeCause, CoreEvent, ServiceSummary};
 pub use journal::{Change, Commit, Journal, JournalError, NullJournal, ServiceState, Snapshot};
@@ -57,6 +59,8 @@ pub struct CoreConfig {
     pub alerts: AlertPolicy,
     /// Seconds without a step change after which a running task is `stalled`.
     pub task_stall_after_secs: f64,
+    /// Channels defined by the environment (not stored, not editable).
+    pub environment_channels: Vec<Channel>,
 }
 
 impl Default for CoreConfig {
@@ -65,6 +69,7 @@ impl Default for CoreConfig {
             stale: StalePolicy::default(),
             alerts: AlertPolicy::default(),
             task_stall_after_secs: 300.0,
+            environment_channels: Vec::new(),
         }
     }
 }
@@ -101,10 +106,13 @@ impl Core {
         journal: Arc<dyn Journal>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let registry = Registry::restore(config.stale, config.alerts.clone(), snapshot, {
+        let mut registry = Registry::restore(config.stale, config.alerts.clone(), snapshot, {
             use chrono::SubsecRound;
             clock.now().trunc_subsecs(6)
         });
+        for channel in &config.environment_channels {
+            registry.define_channel(channel.clone());
+        }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Core {
             inner: Arc::new(Inner {
@@ -260,6 +268,37 @@ impl Core {
         })?;
         commit.wait().await?;
         Ok(record)
+    }
+
+    /// Adds a notification channel.
+    pub async fn add_channel(&self, channel: Channel) -> Result<Channel, CoreError> {
+        let (channel, commit) = self.apply(|registry, _| Ok(registry.add_channel(channel)))?;
+        commit.wait().await?;
+        Ok(channel)
+    }
+
+    /// Changes a channel (`edit` gets the stored one, returns the new one).
+    pub async fn update_channel(
+        &self,
+        id: &str,
+        edit: impl FnOnce(Channel) -> Channel,
+    ) -> Result<Channel, CoreError> {
+        let (channel, commit) =
+            self.apply(|registry, now| registry.update_channel(id, edit, now))?;
+        commit.wait().await?;
+        Ok(channel)
+    }
+
+    /// Deletes a channel.
+    pub async fn remove_channel(&self, id: &str) -> Result<(), CoreError> {
+        let ((), commit) = self.apply(|registry, _| Ok(((), registry.remove_channel(id)?)))?;
+        commit.wait().await?;
+        Ok(())
+    }
+
+    /// One channel, cloned.
+    pub fn channel(&self, id: &str) -> Option<Channel> {
+        self.read(|registry| registry.channels().find(|c| c.id == id).cloned())
     }
 
     /// One alert, cloned.

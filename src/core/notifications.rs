@@ -11,7 +11,9 @@ use super::events::{ChangeCause, CoreEvent, ServiceSummary};
 use super::model::{wire_time, Status};
 
 /// Severity of a notification (the original's four levels and colours).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Info,

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 
 use super::alerts::{Alert, AlertBook, AlertChange, AlertError, AlertPolicy};
+use super::channels::{Channel, ChannelSource};
 use super::events::{ChangeCause, CoreEvent, ServiceSummary};
 use super::journal::{Change, ServiceState, Snapshot};
 use super::model::{EventKind, HistoryEvent, Metadata, Pause, ProgressTask, ServiceRecord, Status};
@@ -77,6 +78,12 @@ pub enum RegistryError {
     TaskNotFound(String),
     #[error(transparent)]
     Alert(#[from] AlertError),
+    #[error("Webhook not found: {0}")]
+    ChannelNotFound(String),
+    #[error(
+        "Webhook {0} is defined by the environment (LANESWAP_DISCORD_WEBHOOK); change it there"
+    )]
+    ChannelReadOnly(String),
 }
 
 #[derive(Debug)]
@@ -98,6 +105,7 @@ pub struct Registry {
     deadlines: BTreeSet<(DateTime<Utc>, String)>,
     tasks: IndexMap<String, ProgressTask>,
     alerts: AlertBook,
+    channels: IndexMap<String, Channel>,
     policy: StalePolicy,
 }
 
@@ -119,6 +127,9 @@ impl Registry {
     ) -> Self {
         let mut registry = Registry::new(policy);
         registry.alerts = AlertBook::new(alert_policy, snapshot.alerts);
+        for channel in snapshot.channels {
+            registry.channels.insert(channel.id.clone(), channel);
+        }
         for record in snapshot.services {
             let id = record.id.clone();
             registry.services.insert(
@@ -183,6 +194,65 @@ impl Registry {
     /// The alerts.
     pub fn alerts(&self) -> &AlertBook {
         &self.alerts
+    }
+
+    /// Notification channels, oldest first.
+    pub fn channels(&self) -> impl Iterator<Item = &Channel> {
+        self.channels.values()
+    }
+
+    /// Adds a channel that is not stored (from the environment).
+    pub fn define_channel(&mut self, channel: Channel) {
+        self.channels.insert(channel.id.clone(), channel);
+    }
+
+    /// Adds a stored channel.
+    pub fn add_channel(&mut self, channel: Channel) -> (Channel, Outcome) {
+        self.channels.insert(channel.id.clone(), channel.clone());
+        let outcome = Outcome {
+            changes: vec![Change::PutChannel(channel.clone())],
+            events: vec![CoreEvent::ChannelChanged {
+                channel_id: channel.id.clone(),
+            }],
+        };
+        (channel, outcome)
+    }
+
+    fn stored_channel(&self, id: &str) -> Result<&Channel, RegistryError> {
+        let channel = self
+            .channels
+            .get(id)
+            .ok_or_else(|| RegistryError::ChannelNotFound(id.to_string()))?;
+        if channel.source == ChannelSource::Environment {
+            return Err(RegistryError::ChannelReadOnly(id.to_string()));
+        }
+        Ok(channel)
+    }
+
+    /// Changes a stored channel.
+    pub fn update_channel(
+        &mut self,
+        id: &str,
+        edit: impl FnOnce(Channel) -> Channel,
+        now: DateTime<Utc>,
+    ) -> Result<(Channel, Outcome), RegistryError> {
+        let current = self.stored_channel(id)?.clone();
+        let mut channel = edit(current);
+        channel.id = id.to_string();
+        channel.updated_at = now;
+        Ok(self.add_channel(channel))
+    }
+
+    /// Deletes a stored channel.
+    pub fn remove_channel(&mut self, id: &str) -> Result<Outcome, RegistryError> {
+        self.stored_channel(id)?;
+        self.channels.shift_remove(id);
+        Ok(Outcome {
+            changes: vec![Change::RemoveChannel { id: id.to_string() }],
+            events: vec![CoreEvent::ChannelRemoved {
+                channel_id: id.to_string(),
+            }],
+        })
     }
 
     /// Feeds a status change to the alert book and records what it did.

@@ -10,8 +10,8 @@ use indexmap::IndexMap;
 use super::{HistoryQuery, Retention, Store, StoreError};
 use crate::core::model::EVENTS_IN_RECORD;
 use crate::core::{
-    Alert, Change, Commit, HistoryEvent, Journal, ProgressTask, ServiceRecord, ServiceState,
-    Snapshot,
+    Alert, Change, Channel, Commit, HistoryEvent, Journal, ProgressTask, ServiceRecord,
+    ServiceState, Snapshot,
 };
 
 #[derive(Default)]
@@ -20,6 +20,7 @@ struct Contents {
     history: HashMap<String, VecDeque<HistoryEvent>>,
     tasks: IndexMap<String, ProgressTask>,
     alerts: IndexMap<String, Alert>,
+    channels: IndexMap<String, Channel>,
     closed: bool,
 }
 
@@ -72,6 +73,12 @@ impl Journal for MemoryStore {
                         .alerts
                         .retain(|_, alert| alert.service_id != service_id);
                 }
+                Change::PutChannel(channel) => {
+                    contents.channels.insert(channel.id.clone(), channel);
+                }
+                Change::RemoveChannel { id } => {
+                    contents.channels.shift_remove(&id);
+                }
                 Change::PutAlert(alert) => {
                     contents.alerts.insert(alert.id.clone(), alert);
                 }
@@ -114,6 +121,7 @@ impl Store for MemoryStore {
             services,
             tasks: contents.tasks.values().cloned().collect(),
             alerts: contents.alerts.values().cloned().collect(),
+            channels: contents.channels.values().cloned().collect(),
         })
     }
 

@@ -4,3 +4,4 @@ pub mod alerts;
 pub mod meta;
 pub mod progress;
 pub mod services;
+pub mod webhooks;

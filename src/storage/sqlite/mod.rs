@@ -32,8 +32,8 @@ use super::memory::record_from_state;
 use super::{HistoryQuery, Store, StoreError, StoreOptions};
 use crate::core::model::{Pause, EVENTS_IN_RECORD};
 use crate::core::{
-    Alert, Change, Commit, HistoryEvent, Journal, JournalError, ProgressTask, ServiceState,
-    Snapshot,
+    Alert, Change, Channel, Commit, HistoryEvent, Journal, JournalError, ProgressTask,
+    ServiceState, Snapshot,
 };
 
 /// How often the checkpointer copies the live WAL back into the database.
@@ -447,10 +447,24 @@ fn load_snapshot_in(connection: &Connection) -> Result<Snapshot, StoreError> {
             alerts.push(alert);
         }
     }
+    let mut channels = Vec::new();
+    {
+        let mut statement = connection
+            .prepare("SELECT body FROM channels ORDER BY rowid")
+            .map_err(backend)?;
+        let mut rows = statement.query([]).map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let body: String = row.get(0).map_err(backend)?;
+            let channel: Channel = serde_json::from_str(&body)
+                .map_err(|e| StoreError::Corrupt(format!("channel: {e}")))?;
+            channels.push(channel);
+        }
+    }
     Ok(Snapshot {
         services,
         tasks,
         alerts,
+        channels,
     })
 }
 

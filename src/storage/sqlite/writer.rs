@@ -383,6 +383,18 @@ fn apply_change(
             applied.clean.push(service_id.clone());
             applied.removed.push(service_id.clone());
         }
+        Change::PutChannel(channel) => {
+            let body = serde_json::to_string(channel).unwrap_or_else(|_| "{}".to_string());
+            tx.prepare_cached(
+                "INSERT INTO channels (id, body) VALUES (?1, ?2)
+                 ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+            )?
+            .execute(params![channel.id, body])?;
+        }
+        Change::RemoveChannel { id } => {
+            tx.prepare_cached("DELETE FROM channels WHERE id = ?1")?
+                .execute(params![id])?;
+        }
         Change::PutAlert(alert) => {
             let body = serde_json::to_string(alert).unwrap_or_else(|_| "{}".to_string());
             tx.prepare_cached(
