@@ -71,6 +71,10 @@ keys! {
         "Largest accepted request body in bytes; larger ones get 413.";
             DISCORD_WEBHOOK: "discord_webhook", ["LANESWAP_DISCORD_WEBHOOK"], None, "",
         "A Discord webhook URL: the default notification channel (original variable).";
+        DISCORD_USERNAME: "discord_username", ["LANESWAP_DISCORD_WEBHOOK_USERNAME"], None, "LaneSwap Monitor",
+        "Name Discord messages are posted under (original variable).";
+    DISCORD_AVATAR_URL: "discord_avatar_url", ["LANESWAP_DISCORD_WEBHOOK_AVATAR_URL"], None, "",
+        "Avatar image URL for Discord messages (original variable).";
     ALERT_STATUSES: "alerts.statuses", ["LANESWAP_ALERT_STATUSES"], None, "stale,error",
         "Comma-separated statuses that open an alert (any of the seven but healthy).";
     OPERATOR: "operator", ["LANESWAP_OPERATOR"], None, "",
@@ -281,6 +285,8 @@ pub struct Settings {
     pub alert_statuses: std::collections::BTreeSet<crate::core::Status>,
     /// The default Discord channel's URL, normalised (`LANESWAP_DISCORD_WEBHOOK`).
     pub discord_webhook: Option<String>,
+    /// How notifications are sent (timeouts, retries, Discord style).
+    pub delivery: crate::notify::delivery::DeliveryOptions,
     pub operator: String,
     pub retention: Retention,
     pub durability: Durability,
@@ -384,6 +390,27 @@ impl Settings {
                 }
             })?,
             alert_statuses: layers.parse(&ALERT_STATUSES, parse_alert_statuses)?,
+            delivery: crate::notify::delivery::DeliveryOptions {
+                discord: crate::notify::discord::Style {
+                    username: layers.parse(&DISCORD_USERNAME, |text| {
+                        if text.is_empty() || text.chars().count() > 80 {
+                            Err("expected a name of 1 to 80 characters".into())
+                        } else {
+                            Ok(text.to_string())
+                        }
+                    })?,
+                    avatar_url: layers.parse(&DISCORD_AVATAR_URL, |text| {
+                        if text.is_empty() {
+                            Ok(None)
+                        } else if text.starts_with("https://") || text.starts_with("http://") {
+                            Ok(Some(text.to_string()))
+                        } else {
+                            Err("expected an http(s) URL".into())
+                        }
+                    })?,
+                },
+                ..Default::default()
+            },
             discord_webhook: layers.parse(&DISCORD_WEBHOOK, |text| {
                 if text.is_empty() {
                     return Ok(None);

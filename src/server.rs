@@ -89,6 +89,12 @@ impl Server {
 
         let (stop, stopped) = watch::channel(false);
         let monitor = tokio::spawn(core.clone().run_monitor(wait_for(stopped.clone())));
+        let deliveries = crate::notify::delivery::spawn(
+            core.clone(),
+            store.clone(),
+            settings.delivery.clone(),
+            stopped.clone(),
+        );
         let state = AppState {
             core: core.clone(),
             store: store.clone(),
@@ -103,6 +109,7 @@ impl Server {
         let task = tokio::spawn(async move {
             let served = api::serve(listener, state, wait_for(stopped)).await;
             let _ = monitor.await;
+            let _ = deliveries.await;
             flush.close().await?;
             tracing::info!("store flushed, server stopped");
             served.map_err(ServerError::Serve)

@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::alerts::{Alert, AlertChange};
+use super::deliveries::Delivery;
 use super::model::{
     wire_time, HistoryEvent, Pause, ProgressTask, ServiceRecord, SharedMetadata, Status,
 };
 
 /// The parts of a service record that change with heartbeats.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ServiceSummary {
     pub id: String,
     pub name: String,
@@ -74,6 +75,8 @@ pub enum CoreEvent {
     },
     /// An alert opened, changed, was (un)acknowledged, re-opened or resolved.
     AlertChanged { change: AlertChange, alert: Alert },
+    /// A notification was queued for a channel (it is already stored).
+    DeliveryQueued { delivery: Box<Delivery> },
     /// A notification channel was added or changed.
     ChannelChanged { channel_id: String },
     /// A notification channel was deleted.

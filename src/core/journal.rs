@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 
 use super::alerts::Alert;
 use super::channels::Channel;
+use super::deliveries::Delivery;
 use super::model::{
     EventKind, HistoryEvent, Pause, ProgressTask, ServiceRecord, SharedMetadata, Status,
 };
@@ -96,6 +97,8 @@ pub enum Change {
     RemoveService { service_id: String },
     /// Insert or overwrite an alert.
     PutAlert(Alert),
+    /// Insert or overwrite a delivery (queued, attempted, finished).
+    PutDelivery(Box<Delivery>),
     /// Insert or overwrite a notification channel.
     PutChannel(Channel),
     /// Delete a notification channel.

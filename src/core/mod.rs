@@ -15,6 +15,7 @@
 pub mod alerts;
 pub mod channels;
 pub mod clock;
+pub mod deliveries;
 pub mod events;
 pub mod journal;
 pub mod model;
@@ -31,6 +32,7 @@ use tokio::sync::{broadcast, Notify};
 pub use alerts::{Ack, Alert, AlertChange, AlertError, AlertPolicy, AlertState};
 pub use channels::{Channel, ChannelKind, ChannelSource};
 pub use clock::{Clock, SystemClock, TokioClock};
+pub use deliveries::{Attempt, Delivery, DeliveryState};
 pub use events::{ChangeCause, CoreEvent, ServiceSummary};
 pub use journal::{Change, Commit, Journal, JournalError, NullJournal, ServiceState, Snapshot};
 pub use model::{HistoryEvent, Metadata, ProgressTask, ServiceRecord, Status};
@@ -188,7 +190,8 @@ impl Core {
         let now = self.now();
         let mut registry = self.lock();
         let before = registry.next_deadline();
-        let (value, outcome) = operation(&mut registry, now)?;
+        let (value, mut outcome) = operation(&mut registry, now)?;
+        registry.queue_deliveries(&mut outcome, now);
         let after = registry.next_deadline();
         let commit = self.inner.journal.submit(outcome.changes);
         drop(registry);
@@ -294,6 +297,19 @@ impl Core {
         let ((), commit) = self.apply(|registry, _| Ok(((), registry.remove_channel(id)?)))?;
         commit.wait().await?;
         Ok(())
+    }
+
+    /// Marks a channel broken (a 404 or 401 from its receiver): nothing
+    /// more is sent to it until its URL changes or it is enabled again.
+    pub async fn mark_channel_broken(
+        &self,
+        id: &str,
+        reason: String,
+    ) -> Result<Channel, CoreError> {
+        let (channel, commit) =
+            self.apply(|registry, now| registry.mark_channel_broken(id, reason, now))?;
+        commit.wait().await?;
+        Ok(channel)
     }
 
     /// One channel, cloned.

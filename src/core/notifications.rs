@@ -71,7 +71,7 @@ pub fn status_change_level(from: Status, to: Status) -> Level {
 }
 
 /// What a notification is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
     StatusChange,
@@ -82,7 +82,7 @@ pub enum NotificationKind {
 }
 
 /// One notification, channel-agnostic.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Notification {
     pub kind: NotificationKind,
     pub level: Level,

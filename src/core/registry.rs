@@ -11,9 +11,11 @@ use indexmap::IndexMap;
 
 use super::alerts::{Alert, AlertBook, AlertChange, AlertError, AlertPolicy};
 use super::channels::{Channel, ChannelSource};
+use super::deliveries::Delivery;
 use super::events::{ChangeCause, CoreEvent, ServiceSummary};
 use super::journal::{Change, ServiceState, Snapshot};
 use super::model::{EventKind, HistoryEvent, Metadata, Pause, ProgressTask, ServiceRecord, Status};
+use super::notifications::Notification;
 use super::staleness::{self, StalePolicy};
 
 /// What an operation did: changes to persist, events to publish.
@@ -241,6 +243,71 @@ impl Registry {
         channel.id = id.to_string();
         channel.updated_at = now;
         Ok(self.add_channel(channel))
+    }
+
+    /// Marks a channel broken (kept even for the environment's channel, in
+    /// memory, until restart).
+    pub fn mark_channel_broken(
+        &mut self,
+        id: &str,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<(Channel, Outcome), RegistryError> {
+        let channel = self
+            .channels
+            .get_mut(id)
+            .ok_or_else(|| RegistryError::ChannelNotFound(id.to_string()))?;
+        channel.broken = Some(reason);
+        channel.updated_at = now;
+        let channel = channel.clone();
+        let mut outcome = Outcome {
+            changes: Vec::new(),
+            events: vec![CoreEvent::ChannelChanged {
+                channel_id: id.to_string(),
+            }],
+        };
+        if channel.source == ChannelSource::Api {
+            outcome.changes.push(Change::PutChannel(channel.clone()));
+        }
+        Ok((channel, outcome))
+    }
+
+    /// Adds to `outcome` the deliveries its events call for: one per
+    /// notification and channel that wants it. Paused services notify
+    /// nothing.
+    pub fn queue_deliveries(&self, outcome: &mut Outcome, now: DateTime<Utc>) {
+        if self.channels.is_empty() {
+            return;
+        }
+        let mut queued = Vec::new();
+        for event in &outcome.events {
+            let service_id = match event {
+                CoreEvent::StatusChanged { service, .. } => &service.id,
+                CoreEvent::AlertChanged { alert, .. } => &alert.service_id,
+                _ => continue,
+            };
+            let Some(record) = self.get(service_id) else {
+                continue;
+            };
+            if record.pause.is_some_and(|pause| pause.is_active(now)) {
+                continue;
+            }
+            let summary = ServiceSummary::of(record);
+            let Some(notification) = Notification::from_event(event, Some(&summary)) else {
+                continue;
+            };
+            for channel in self.channels.values().filter(|c| c.wants(&notification)) {
+                queued.push(Delivery::new(&channel.id, notification.clone(), now));
+            }
+        }
+        for delivery in queued {
+            outcome
+                .changes
+                .push(Change::PutDelivery(Box::new(delivery.clone())));
+            outcome.events.push(CoreEvent::DeliveryQueued {
+                delivery: Box::new(delivery),
+            });
+        }
     }
 
     /// Deletes a stored channel.

@@ -3,5 +3,6 @@
 //!
 //! [`Notification`]: crate::core::notifications::Notification
 
+pub mod delivery;
 pub mod discord;
 pub mod webhook;

@@ -10,8 +10,8 @@ use indexmap::IndexMap;
 use super::{HistoryQuery, Retention, Store, StoreError};
 use crate::core::model::EVENTS_IN_RECORD;
 use crate::core::{
-    Alert, Change, Channel, Commit, HistoryEvent, Journal, ProgressTask, ServiceRecord,
-    ServiceState, Snapshot,
+    Alert, Change, Channel, Commit, Delivery, DeliveryState, HistoryEvent, Journal, ProgressTask,
+    ServiceRecord, ServiceState, Snapshot,
 };
 
 #[derive(Default)]
@@ -21,6 +21,7 @@ struct Contents {
     tasks: IndexMap<String, ProgressTask>,
     alerts: IndexMap<String, Alert>,
     channels: IndexMap<String, Channel>,
+    deliveries: IndexMap<String, Delivery>,
     closed: bool,
 }
 
@@ -73,11 +74,30 @@ impl Journal for MemoryStore {
                         .alerts
                         .retain(|_, alert| alert.service_id != service_id);
                 }
+                Change::PutDelivery(delivery) => {
+                    contents.deliveries.insert(delivery.id.clone(), *delivery);
+                    let finished = contents
+                        .deliveries
+                        .values()
+                        .filter(|d| d.state != DeliveryState::Pending)
+                        .count();
+                    if finished > super::FINISHED_DELIVERIES_KEPT {
+                        if let Some(oldest) = contents
+                            .deliveries
+                            .values()
+                            .find(|d| d.state != DeliveryState::Pending)
+                            .map(|d| d.id.clone())
+                        {
+                            contents.deliveries.shift_remove(&oldest);
+                        }
+                    }
+                }
                 Change::PutChannel(channel) => {
                     contents.channels.insert(channel.id.clone(), channel);
                 }
                 Change::RemoveChannel { id } => {
                     contents.channels.shift_remove(&id);
+                    contents.deliveries.retain(|_, d| d.channel_id != id);
                 }
                 Change::PutAlert(alert) => {
                     contents.alerts.insert(alert.id.clone(), alert);
@@ -144,6 +164,32 @@ impl Store for MemoryStore {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    async fn pending_deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
+        Ok(self
+            .contents()
+            .deliveries
+            .values()
+            .filter(|d| d.state == DeliveryState::Pending)
+            .cloned()
+            .collect())
+    }
+
+    async fn deliveries(
+        &self,
+        channel_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        Ok(self
+            .contents()
+            .deliveries
+            .values()
+            .rev()
+            .filter(|d| d.channel_id == channel_id)
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
     async fn apply_retention(&self) -> Result<(), StoreError> {

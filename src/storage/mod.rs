@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::core::{HistoryEvent, Journal, Snapshot};
+use crate::core::{Delivery, HistoryEvent, Journal, Snapshot};
 
 /// Errors of the storage layer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +37,9 @@ pub struct HistoryQuery {
     /// Only events strictly after this time.
     pub since: Option<DateTime<Utc>>,
 }
+
+/// Finished deliveries kept per store (the delivery log), newest.
+pub const FINISHED_DELIVERIES_KEPT: usize = 10_000;
 
 /// How long history is kept (per service, and overall age).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +130,13 @@ pub trait Store: Journal {
         service_id: &str,
         query: HistoryQuery,
     ) -> Result<Vec<HistoryEvent>, StoreError>;
+
+    /// Deliveries still to be sent, oldest first.
+    async fn pending_deliveries(&self) -> Result<Vec<Delivery>, StoreError>;
+
+    /// A channel's deliveries, newest first (the delivery log).
+    async fn deliveries(&self, channel_id: &str, limit: usize)
+        -> Result<Vec<Delivery>, StoreError>;
 
     /// Applies retention now (backends also do it periodically).
     async fn apply_retention(&self) -> Result<(), StoreError>;

@@ -32,7 +32,7 @@ use super::memory::record_from_state;
 use super::{HistoryQuery, Store, StoreError, StoreOptions};
 use crate::core::model::{Pause, EVENTS_IN_RECORD};
 use crate::core::{
-    Alert, Change, Channel, Commit, HistoryEvent, Journal, JournalError, ProgressTask,
+    Alert, Change, Channel, Commit, Delivery, HistoryEvent, Journal, JournalError, ProgressTask,
     ServiceState, Snapshot,
 };
 
@@ -206,6 +206,33 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn pending_deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
+        self.read(|connection| {
+            read_deliveries(
+                connection,
+                "SELECT body FROM deliveries WHERE state = 'pending' ORDER BY rowid",
+                params![],
+            )
+        })
+        .await
+    }
+
+    async fn deliveries(
+        &self,
+        channel_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let channel_id = channel_id.to_string();
+        self.read(move |connection| {
+            read_deliveries(
+                connection,
+                "SELECT body FROM deliveries WHERE channel_id = ?1 ORDER BY rowid DESC LIMIT ?2",
+                params![channel_id, limit as i64],
+            )
+        })
+        .await
+    }
+
     async fn apply_retention(&self) -> Result<(), StoreError> {
         // Rows first: retention keeps every event a stored row does not include.
         let (flushed, wait_flush) = oneshot::channel();
@@ -263,6 +290,23 @@ fn journal_rows(connection: &Connection) -> Result<HashMap<String, Vec<EventRow>
             .push(row);
     }
     Ok(by_service)
+}
+
+fn read_deliveries(
+    connection: &Connection,
+    query: &str,
+    parameters: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<Delivery>, StoreError> {
+    let mut statement = connection.prepare_cached(query).map_err(backend)?;
+    let mut rows = statement.query(parameters).map_err(backend)?;
+    let mut deliveries = Vec::new();
+    while let Some(row) = rows.next().map_err(backend)? {
+        let body: String = row.get(0).map_err(backend)?;
+        let delivery: Delivery = serde_json::from_str(&body)
+            .map_err(|e| StoreError::Corrupt(format!("delivery: {e}")))?;
+        deliveries.push(delivery);
+    }
+    Ok(deliveries)
 }
 
 /// How far the mover has copied the journal into the history file.

@@ -57,6 +57,14 @@ CREATE TABLE IF NOT EXISTS channels (
     id TEXT PRIMARY KEY,
     body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    channel_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries(state);
+CREATE INDEX IF NOT EXISTS deliveries_by_channel ON deliveries(channel_id);
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 use super::history::MoverJob;
 use super::schema::{micros, to_json};
 use crate::core::model::EventKind;
-use crate::core::{Change, JournalError, ServiceState};
+use crate::core::{Change, DeliveryState, JournalError, ServiceState};
 
 /// Batches taken into one transaction at most.
 const MAX_GROUP: usize = 4096;
@@ -383,6 +383,19 @@ fn apply_change(
             applied.clean.push(service_id.clone());
             applied.removed.push(service_id.clone());
         }
+        Change::PutDelivery(delivery) => {
+            let body = serde_json::to_string(delivery).unwrap_or_else(|_| "{}".to_string());
+            let state = match delivery.state {
+                DeliveryState::Pending => "pending",
+                DeliveryState::Delivered => "delivered",
+                DeliveryState::Failed => "failed",
+            };
+            tx.prepare_cached(
+                "INSERT INTO deliveries (id, channel_id, state, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(id) DO UPDATE SET state = excluded.state, body = excluded.body",
+            )?
+            .execute(params![delivery.id, delivery.channel_id, state, body])?;
+        }
         Change::PutChannel(channel) => {
             let body = serde_json::to_string(channel).unwrap_or_else(|_| "{}".to_string());
             tx.prepare_cached(
@@ -393,6 +406,8 @@ fn apply_change(
         }
         Change::RemoveChannel { id } => {
             tx.prepare_cached("DELETE FROM channels WHERE id = ?1")?
+                .execute(params![id])?;
+            tx.prepare_cached("DELETE FROM deliveries WHERE channel_id = ?1")?
                 .execute(params![id])?;
         }
         Change::PutAlert(alert) => {

@@ -1,0 +1,365 @@
+//! Notification delivery against real local HTTP receivers started by the
+//! tests: success, 429 with retry_after, 5xx retries, 404 → broken, a
+//! receiver that never answers, a restart with deliveries pending, a storm.
+
+mod common;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use common::Http;
+use laneswap::config::Settings;
+use laneswap::server::Server;
+use laneswap::storage::StoreUri;
+use serde_json::{json, Value};
+
+/// What the receiver answers next.
+#[derive(Clone)]
+enum Reply {
+    Status(u16, Value),
+    Hang,
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    query: Option<String>,
+    body: Value,
+    at: Instant,
+}
+
+#[derive(Clone, Default)]
+struct Receiver {
+    script: Arc<Mutex<VecDeque<Reply>>>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+async fn receive(State(receiver): State<Receiver>, request: Request) -> Response {
+    let query = request.uri().query().map(str::to_string);
+    let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    receiver.received.lock().unwrap().push(Received {
+        query,
+        body,
+        at: Instant::now(),
+    });
+    let reply = receiver.script.lock().unwrap().pop_front();
+    match reply {
+        Some(Reply::Hang) => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            StatusCode::OK.into_response()
+        }
+        Some(Reply::Status(status, body)) => {
+            (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
+        }
+        None => (StatusCode::OK, axum::Json(json!({"id": "message-1"}))).into_response(),
+    }
+}
+
+impl Receiver {
+    async fn start(script: Vec<Reply>) -> (Receiver, String) {
+        let receiver = Receiver::default();
+        receiver.script.lock().unwrap().extend(script);
+        let app = axum::Router::new()
+            .fallback(receive)
+            .with_state(receiver.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (receiver, url)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `count` requests arrived (or `limit` passed).
+    async fn wait_for(&self, count: usize, limit: Duration) -> Vec<Received> {
+        let started = Instant::now();
+        while self.received().len() < count && started.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.received()
+    }
+}
+
+fn settings(store: StoreUri) -> Settings {
+    let mut settings = Settings::with_store(store);
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.delivery.timeout = Duration::from_millis(800);
+    settings.delivery.backoff_base = Duration::from_millis(50);
+    settings.delivery.backoff_max = Duration::from_millis(200);
+    settings.delivery.max_retry_after = Duration::from_secs(5);
+    settings
+}
+
+async fn channel(http: &Http, body: Value) -> String {
+    let reply = http.post("/api/webhooks", &body).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.body["id"].as_str().unwrap().to_string()
+}
+
+async fn beat(http: &Http, id: &str, status: &str) -> Duration {
+    let started = Instant::now();
+    let reply = http
+        .post(
+            &format!("/api/services/{id}/heartbeat"),
+            &json!({"status": status, "message": "m"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    started.elapsed()
+}
+
+async fn delivery_log(server: &Server, channel_id: &str) -> Vec<laneswap::core::Delivery> {
+    server.store().deliveries(channel_id, 100).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_success_with_the_generic_body() {
+    let (receiver, url) = Receiver::start(vec![]).await;
+    let server = Server::start(&settings(StoreUri::Memory)).await.unwrap();
+    let http = Http::new(server.url());
+    let channel_id = channel(
+        &http,
+        json!({"url": format!("{url}/hook"), "kind": "webhook"}),
+    )
+    .await;
+    let id = http.register("db").await;
+    beat(&http, &id, "error").await;
+    let got = receiver.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 1);
+    let body = &got[0].body;
+    assert_eq!(body["source"], "laneswap");
+    assert_eq!(body["kind"], "status_change");
+    assert_eq!(body["level"], "error");
+    assert_eq!(body["title"], "Service Status Change: db");
+    assert_eq!(
+        body["description"],
+        "Status changed from unknown to error: m"
+    );
+    assert_eq!(body["service"]["id"], id.as_str());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = delivery_log(&server, &channel_id).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].state, laneswap::core::DeliveryState::Delivered);
+    assert_eq!(log[0].attempts[0].status, Some(200));
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_then_delivered_once_after_the_wait() {
+    let (receiver, url) = Receiver::start(vec![Reply::Status(
+        429,
+        json!({"retry_after": 0.6, "global": false}),
+    )])
+    .await;
+    let server = Server::start(&settings(StoreUri::Memory)).await.unwrap();
+    let http = Http::new(server.url());
+    channel(
+        &http,
+        json!({"url": format!("{url}/api/webhooks/123/token"), "kind": "discord"}),
+    )
+    .await;
+    let id = http.register("db").await;
+    beat(&http, &id, "warning").await;
+    let got = receiver.wait_for(2, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got_after = receiver.received();
+    assert_eq!(got_after.len(), 2, "one refused, one delivered, no more");
+    assert!(
+        got[1].at - got[0].at >= Duration::from_millis(600),
+        "waited retry_after"
+    );
+    assert_eq!(got[1].query.as_deref(), Some("wait=true"));
+    assert_eq!(
+        got[1].body["embeds"][0]["title"],
+        "Service Status Change: db"
+    );
+    assert_eq!(got[1].body["embeds"][0]["color"], 15965202);
+    assert_eq!(got[1].body["username"], "LaneSwap Monitor");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_until_delivered() {
+    let fail = Reply::Status(500, json!({"error": "down"}));
+    let (receiver, url) = Receiver::start(vec![fail.clone(), fail.clone(), fail]).await;
+    let server = Server::start(&settings(StoreUri::Memory)).await.unwrap();
+    let http = Http::new(server.url());
+    let channel_id = channel(
+        &http,
+        json!({"url": format!("{url}/hook"), "kind": "webhook"}),
+    )
+    .await;
+    let id = http.register("db").await;
+    beat(&http, &id, "error").await;
+    let got = receiver.wait_for(4, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 4);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        receiver.received().len(),
+        4,
+        "delivered once, then nothing more"
+    );
+    let log = delivery_log(&server, &channel_id).await;
+    assert_eq!(log[0].state, laneswap::core::DeliveryState::Delivered);
+    let statuses: Vec<Option<u16>> = log[0].attempts.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [Some(500), Some(500), Some(500), Some(200)]);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_found_marks_the_channel_broken() {
+    let (receiver, url) = Receiver::start(vec![Reply::Status(
+        404,
+        json!({"message": "Unknown Webhook"}),
+    )])
+    .await;
+    let server = Server::start(&settings(StoreUri::Memory)).await.unwrap();
+    let http = Http::new(server.url());
+    let channel_id = channel(
+        &http,
+        json!({"url": format!("{url}/api/webhooks/9/gone"), "kind": "discord"}),
+    )
+    .await;
+    let id = http.register("db").await;
+    beat(&http, &id, "error").await;
+    receiver.wait_for(1, Duration::from_secs(5)).await;
+    let started = Instant::now();
+    let mut broken = Value::Null;
+    while broken.is_null() && started.elapsed() < Duration::from_secs(5) {
+        broken = http.get(&format!("/api/webhooks/{channel_id}")).await.body["broken"].clone();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(broken.as_str().unwrap().contains("404"), "{broken}");
+    beat(&http, &id, "healthy").await;
+    beat(&http, &id, "error").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "no further attempts to a broken channel"
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_never_answers_does_not_slow_heartbeats() {
+    let (receiver, url) = Receiver::start((0..50).map(|_| Reply::Hang).collect()).await;
+    let server = Server::start(&settings(StoreUri::Memory)).await.unwrap();
+    let http = Http::new(server.url());
+    channel(
+        &http,
+        json!({"url": format!("{url}/hook"), "kind": "webhook"}),
+    )
+    .await;
+    let id = http.register("db").await;
+    let mut slowest = Duration::ZERO;
+    for i in 0..40 {
+        let status = if i % 2 == 0 { "error" } else { "healthy" };
+        slowest = slowest.max(beat(&http, &id, status).await);
+    }
+    receiver.wait_for(1, Duration::from_secs(5)).await;
+    eprintln!("slowest heartbeat while the receiver hangs: {slowest:?}");
+    // The receiver holds every request for 30 s; the send timeout is 0.8 s.
+    assert!(
+        slowest < Duration::from_millis(700),
+        "a heartbeat waited for the webhook: {slowest:?}"
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_deliveries_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StoreUri::Sqlite(dir.path().join("notify.db"));
+    let failing: Vec<Reply> = (0..1000).map(|_| Reply::Status(503, json!({}))).collect();
+    let (down, down_url) = Receiver::start(failing).await;
+    let (_, up_url) = Receiver::start(vec![]).await;
+    let _ = up_url;
+    let server = Server::start(&settings(store.clone())).await.unwrap();
+    let http = Http::new(server.url());
+    let channel_id = channel(
+        &http,
+        json!({"url": format!("{down_url}/hook"), "kind": "webhook"}),
+    )
+    .await;
+    let id = http.register("db").await;
+    beat(&http, &id, "error").await;
+    down.wait_for(2, Duration::from_secs(5)).await;
+    server.shutdown().await.unwrap();
+
+    // Same store, the receiver now answers: the pending delivery goes out.
+    down.script.lock().unwrap().clear();
+    let before = down.received().len();
+    let server = Server::start(&settings(store)).await.unwrap();
+    let got = down.wait_for(before + 1, Duration::from_secs(5)).await;
+    assert!(
+        got.len() > before,
+        "the pending delivery was sent after the restart"
+    );
+    assert_eq!(got.last().unwrap().body["service"]["id"], id.as_str());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = delivery_log(&server, &channel_id).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].state, laneswap::core::DeliveryState::Delivered);
+    assert!(log[0].attempts.len() >= 3);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_stale_flips_becomes_a_digest_within_discord_limits() {
+    let (receiver, url) = Receiver::start(vec![]).await;
+    let mut settings = settings(StoreUri::Memory);
+    settings.stale_threshold_secs = 1.0;
+    let server = Server::start(&settings).await.unwrap();
+    let http = Http::new(server.url());
+    channel(&http, json!({"url": format!("{url}/api/webhooks/77/token"), "kind": "discord", "levels": ["warning"]})).await;
+    for i in 0..50 {
+        http.post("/api/services", &json!({"service_id": format!("worker-{i:02}"), "service_name": format!("worker {i:02} {}", "x".repeat(60))}))
+            .await;
+    }
+    // All fifty go stale about a second later.
+    let started = Instant::now();
+    let mut covered = 0;
+    while covered < 50 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        covered = receiver
+            .received()
+            .iter()
+            .map(|r| {
+                let title = r.body["embeds"][0]["title"].as_str().unwrap_or("");
+                title
+                    .strip_suffix(" notifications")
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(1)
+            })
+            .sum();
+    }
+    let got = receiver.received();
+    assert_eq!(covered, 50, "every flip is in a message");
+    // The first few go out alone (Discord allows ~5 per 2 s), the rest pile
+    // up meanwhile and go out as one digest.
+    assert!(got.len() <= 7, "{} messages for 50 flips", got.len());
+    assert!(
+        got.iter().any(|r| r.body["embeds"][0]["title"]
+            .as_str()
+            .is_some_and(|t| t.ends_with(" notifications"))),
+        "a digest was sent"
+    );
+    for request in &got {
+        let length = laneswap::notify::discord::text_length(&request.body);
+        assert!(
+            length <= laneswap::notify::discord::MAX_TOTAL,
+            "{length} characters"
+        );
+    }
+    server.shutdown().await.unwrap();
+}
