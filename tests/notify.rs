@@ -363,3 +363,54 @@ async fn a_storm_of_stale_flips_becomes_a_digest_within_discord_limits() {
     }
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_send_and_the_delivery_log() {
+    let (receiver, url) = Receiver::start(vec![]).await;
+    let server = Server::start(&settings(StoreUri::Memory)).await.unwrap();
+    let http = Http::new(server.url());
+    let channel_id = channel(
+        &http,
+        json!({"url": format!("{url}/hook"), "kind": "webhook", "levels": ["error"]}),
+    )
+    .await;
+    let queued = http
+        .send(
+            http.client
+                .post(http.url(&format!("/api/webhooks/{channel_id}/test"))),
+        )
+        .await;
+    assert_eq!(queued.status, 202, "{}", queued.text);
+    let delivery_id = queued.body["delivery_id"].as_str().unwrap().to_string();
+    let got = receiver.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(
+        got[0].body["kind"], "test",
+        "a test ignores the level filter"
+    );
+    let started = Instant::now();
+    let mut log = Value::Null;
+    while started.elapsed() < Duration::from_secs(5) {
+        log = http
+            .get(&format!("/api/webhooks/{channel_id}/deliveries"))
+            .await
+            .body;
+        if log["deliveries"][0]["state"] == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(log["total"], 1);
+    let entry = &log["deliveries"][0];
+    assert_eq!(entry["id"], delivery_id.as_str());
+    assert_eq!(entry["state"], "delivered");
+    assert_eq!(entry["attempts"][0]["status"], 200);
+    assert!(entry["attempts"][0]["latency_ms"].is_u64());
+    assert_eq!(
+        http.send(http.client.post(http.url("/api/webhooks/nope/test")))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(http.get("/api/webhooks/nope/deliveries").await.status, 404);
+    server.shutdown().await.unwrap();
+}

@@ -64,7 +64,7 @@ pub struct AppState {
 
 /// Every route pattern, for the trailing-slash redirect (Starlette redirects
 /// `/x/` to `/x` only when `/x` is a route).
-const ROUTES: [&str; 17] = [
+const ROUTES: [&str; 19] = [
     "/api",
     "/api/health",
     "/api/services",
@@ -79,6 +79,8 @@ const ROUTES: [&str; 17] = [
     "/api/alerts/{}/unack",
     "/api/webhooks",
     "/api/webhooks/{}",
+    "/api/webhooks/{}/test",
+    "/api/webhooks/{}/deliveries",
     "/api/progress",
     "/api/progress/{}",
     "/api/progress/{}/complete",
@@ -130,6 +132,11 @@ pub fn router(state: AppState) -> Router {
             get(webhooks::get_one)
                 .put(webhooks::update)
                 .delete(webhooks::delete),
+        )
+        .route("/api/webhooks/{webhook_id}/test", post(webhooks::test))
+        .route(
+            "/api/webhooks/{webhook_id}/deliveries",
+            get(webhooks::deliveries),
         )
         .route("/api/progress", get(progress::list).post(progress::start))
         .route(

@@ -312,6 +312,14 @@ impl Core {
         Ok(channel)
     }
 
+    /// Queues a test notification for a channel; returns the delivery.
+    pub async fn queue_test(&self, channel_id: &str) -> Result<Delivery, CoreError> {
+        let (delivery, commit) =
+            self.apply(|registry, now| registry.queue_test(channel_id, now))?;
+        commit.wait().await?;
+        Ok(delivery)
+    }
+
     /// One channel, cloned.
     pub fn channel(&self, id: &str) -> Option<Channel> {
         self.read(|registry| registry.channels().find(|c| c.id == id).cloned())

@@ -79,6 +79,8 @@ pub enum NotificationKind {
     AlertAcknowledged,
     AlertReopened,
     AlertResolved,
+    /// Sent on request to check a channel.
+    Test,
 }
 
 /// One notification, channel-agnostic.
@@ -99,6 +101,28 @@ pub struct Notification {
 }
 
 impl Notification {
+    /// A notification that checks a channel works.
+    pub fn test(at: DateTime<Utc>) -> Notification {
+        Notification {
+            kind: NotificationKind::Test,
+            level: Level::Info,
+            title: "Test notification from laneswap".to_string(),
+            description: "If you can read this, the channel works.".to_string(),
+            service: ServiceSummary {
+                id: "laneswap".to_string(),
+                name: "laneswap".to_string(),
+                status: Status::Healthy,
+                message: None,
+                status_message: None,
+                last_heartbeat: Some(at),
+                metadata: Default::default(),
+            },
+            from: None,
+            alert_id: None,
+            at,
+        }
+    }
+
     /// The notification a core event calls for, if any. `service` is the
     /// current summary of the alert's service (alert events carry no summary).
     pub fn from_event(event: &CoreEvent, service: Option<&ServiceSummary>) -> Option<Notification> {

@@ -310,6 +310,25 @@ impl Registry {
         }
     }
 
+    /// Queues a test notification for one channel (whatever its filters).
+    pub fn queue_test(
+        &self,
+        channel_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Delivery, Outcome), RegistryError> {
+        if !self.channels.contains_key(channel_id) {
+            return Err(RegistryError::ChannelNotFound(channel_id.to_string()));
+        }
+        let delivery = Delivery::new(channel_id, Notification::test(now), now);
+        let outcome = Outcome {
+            changes: vec![Change::PutDelivery(Box::new(delivery.clone()))],
+            events: vec![CoreEvent::DeliveryQueued {
+                delivery: Box::new(delivery.clone()),
+            }],
+        };
+        Ok((delivery, outcome))
+    }
+
     /// Deletes a stored channel.
     pub fn remove_channel(&mut self, id: &str) -> Result<Outcome, RegistryError> {
         self.stored_channel(id)?;

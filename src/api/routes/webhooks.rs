@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -224,6 +224,45 @@ pub async fn update(
         })
         .await?;
     Ok(Json(ChannelView::of(&channel)).into_response())
+}
+
+/// `POST /api/webhooks/{id}/test`: queues a test notification for this
+/// channel (whatever its filters): 202 `{"delivery_id": …}`; the delivery
+/// log shows how it went.
+pub async fn test(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let delivery = state.core.queue_test(&id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "webhook_id": id, "delivery_id": delivery.id })),
+    )
+        .into_response())
+}
+
+/// Query of the delivery log.
+#[derive(Debug, serde::Deserialize)]
+pub struct LogParams {
+    limit: Option<usize>,
+}
+
+/// `GET /api/webhooks/{id}/deliveries?limit=`: the delivery log, newest
+/// first, with every attempt (status code, error, latency).
+pub async fn deliveries(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<LogParams>,
+) -> Result<Response, ApiError> {
+    if state.core.channel(&id).is_none() {
+        return Err(ApiError::NotFound(format!("Webhook not found: {id}")));
+    }
+    let limit = params.limit.unwrap_or(50).clamp(1, 1000);
+    let deliveries = state.store.deliveries(&id, limit).await?;
+    Ok(
+        Json(json!({ "webhook_id": id, "total": deliveries.len(), "deliveries": deliveries }))
+            .into_response(),
+    )
 }
 
 /// `DELETE /api/webhooks/{id}`: 200 `{"id": …, "deleted": true}`.
