@@ -27,6 +27,8 @@ enum Reply {
 /// One request the receiver got.
 #[derive(Debug, Clone)]
 struct Received {
+    method: String,
+    path: String,
     query: Option<String>,
     body: Value,
     at: Instant,
@@ -40,11 +42,15 @@ struct Receiver {
 
 async fn receive(State(receiver): State<Receiver>, request: Request) -> Response {
     let query = request.uri().query().map(str::to_string);
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
     let bytes = axum::body::to_bytes(request.into_body(), 1 << 20)
         .await
         .unwrap_or_default();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     receiver.received.lock().unwrap().push(Received {
+        method,
+        path,
         query,
         body,
         at: Instant::now(),
@@ -412,5 +418,63 @@ async fn test_send_and_the_delivery_log() {
         404
     );
     assert_eq!(http.get("/api/webhooks/nope/deliveries").await.status, 404);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledgement_and_resolution_edit_the_message_posted_earlier() {
+    let (receiver, url) = Receiver::start(vec![Reply::Status(200, json!({"id": "m-42"}))]).await;
+    let server = Server::start(&settings(StoreUri::Memory)).await.unwrap();
+    let http = Http::new(server.url());
+    channel(
+        &http,
+        json!({"url": format!("{url}/api/webhooks/77/token"), "kind": "discord"}),
+    )
+    .await;
+    let id = http.register("db").await;
+    beat(&http, &id, "error").await;
+    let got = receiver.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(
+        (got[0].method.as_str(), got[0].path.as_str()),
+        ("POST", "/api/v10/webhooks/77/token")
+    );
+    let alert_id = http.get("/api/alerts?state=open").await.body["alerts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The delivery must be recorded (with its message id) before the edit looks it up.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    http.post(
+        &format!("/api/alerts/{alert_id}/ack"),
+        &json!({"note": "on it", "by": "ana"}),
+    )
+    .await;
+    let got = receiver.wait_for(2, Duration::from_secs(5)).await;
+    assert_eq!(got[1].method, "PATCH");
+    assert_eq!(got[1].path, "/api/v10/webhooks/77/token/messages/m-42");
+    let embed = &got[1].body["embeds"][0];
+    assert_eq!(embed["title"], "[Acknowledged] Service Status Change: db");
+    assert_eq!(embed["color"], 3447003);
+    assert!(embed["description"]
+        .as_str()
+        .unwrap()
+        .contains("Acknowledged by ana: on it"));
+
+    beat(&http, &id, "healthy").await;
+    let got = receiver.wait_for(4, Duration::from_secs(5)).await;
+    let edits: Vec<&Received> = got.iter().filter(|r| r.method == "PATCH").collect();
+    assert_eq!(edits.len(), 2, "acknowledged, then resolved");
+    assert_eq!(
+        edits[1].body["embeds"][0]["title"],
+        "[Resolved] Service Status Change: db"
+    );
+    assert_eq!(edits[1].body["embeds"][0]["color"], 3066993);
+    let posts: Vec<&Received> = got.iter().filter(|r| r.method == "POST").collect();
+    assert_eq!(
+        posts.len(),
+        2,
+        "the recovery itself is a status change message"
+    );
     server.shutdown().await.unwrap();
 }

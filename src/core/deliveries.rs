@@ -52,6 +52,10 @@ pub struct Delivery {
     pub finished_at: Option<DateTime<Utc>>,
     /// When it went out inside another delivery's digest message.
     pub digest_id: Option<String>,
+    /// The receiver's id for the message (Discord, with `?wait=true`), so
+    /// that acknowledgement and resolution can edit it.
+    #[serde(default)]
+    pub message_id: Option<String>,
 }
 
 impl Delivery {
@@ -66,6 +70,7 @@ impl Delivery {
             created_at: now,
             finished_at: None,
             digest_id: None,
+            message_id: None,
         }
     }
 

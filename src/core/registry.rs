@@ -279,6 +279,19 @@ impl Registry {
         if self.channels.is_empty() {
             return;
         }
+        // A status change that opened (or re-opened) an alert announces it:
+        // its message is the one acknowledgement and resolution edit.
+        let opened: std::collections::HashMap<&str, &str> = outcome
+            .events
+            .iter()
+            .filter_map(|event| match event {
+                CoreEvent::AlertChanged {
+                    change: AlertChange::Opened,
+                    alert,
+                } => Some((alert.service_id.as_str(), alert.id.as_str())),
+                _ => None,
+            })
+            .collect();
         let mut queued = Vec::new();
         for event in &outcome.events {
             let service_id = match event {
@@ -293,9 +306,12 @@ impl Registry {
                 continue;
             }
             let summary = ServiceSummary::of(record);
-            let Some(notification) = Notification::from_event(event, Some(&summary)) else {
+            let Some(mut notification) = Notification::from_event(event, Some(&summary)) else {
                 continue;
             };
+            if notification.alert_id.is_none() {
+                notification.alert_id = opened.get(service_id.as_str()).map(|id| id.to_string());
+            }
             for channel in self.channels.values().filter(|c| c.wants(&notification)) {
                 queued.push(Delivery::new(&channel.id, notification.clone(), now));
             }

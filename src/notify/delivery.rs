@@ -165,7 +165,8 @@ fn dispatch(
 
 /// What one request came to.
 enum Outcome {
-    Delivered(u16),
+    /// Accepted; the receiver's message id, if it gave one.
+    Delivered(u16, Option<String>),
     RateLimited(u16, Duration),
     Retry(Option<u16>, String),
     Broken(u16, String),
@@ -246,11 +247,12 @@ async fn lane(
         let outcome = send(&context, &channel, &batch).await;
         let latency = started.elapsed().as_millis() as u64;
         match outcome {
-            Outcome::Delivered(status) => {
+            Outcome::Delivered(status, message_id) => {
                 let digest_id = (batch.len() > 1).then(|| batch[0].id.clone());
                 for delivery in &mut batch {
                     delivery.record(attempt(Some(status), None, latency));
                     delivery.digest_id = digest_id.clone();
+                    delivery.message_id = message_id.clone();
                     finish(delivery, DeliveryState::Delivered);
                     persist(&context, delivery).await;
                 }
@@ -403,7 +405,69 @@ fn backoff(options: &DeliveryOptions, attempts: usize) -> Duration {
     base.mul_f64(jitter)
 }
 
+/// An alert update for a Discord channel edits the message that announced
+/// the alert, when that message is known.
+async fn edit_target(
+    context: &Context,
+    channel: &Channel,
+    batch: &[Delivery],
+) -> Option<(String, Delivery)> {
+    use crate::core::notifications::NotificationKind;
+    let [delivery] = batch else {
+        return None;
+    };
+    let update = &delivery.notification;
+    let is_update = matches!(
+        update.kind,
+        NotificationKind::AlertAcknowledged
+            | NotificationKind::AlertResolved
+            | NotificationKind::AlertReopened
+    );
+    if channel.kind != ChannelKind::Discord || !is_update {
+        return None;
+    }
+    let alert_id = update.alert_id.as_deref()?;
+    let announcement = context
+        .store
+        .announcement(&channel.id, alert_id)
+        .await
+        .ok()??;
+    let message_id = announcement.message_id.clone()?;
+    Some((message_id, announcement))
+}
+
 async fn send(context: &Context, channel: &Channel, batch: &[Delivery]) -> Outcome {
+    if let Some((message_id, announcement)) = edit_target(context, channel, batch).await {
+        let body = discord::edited(
+            &announcement.notification,
+            &batch[0].notification,
+            &context.options.discord,
+            Utc::now(),
+        );
+        let url = format!("{}/messages/{message_id}", channel.url);
+        match context.client.patch(&url).json(&body).send().await {
+            Ok(response) if response.status().is_success() => {
+                return Outcome::Delivered(response.status().as_u16(), Some(message_id));
+            }
+            // The message is gone (deleted in Discord): post a new one below.
+            Ok(response) if response.status().as_u16() == 404 => {}
+            Ok(response) => return classify(context, response).await,
+            Err(error) => return network_error(error),
+        }
+    }
+    post(context, channel, batch).await
+}
+
+fn network_error(error: reqwest::Error) -> Outcome {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else {
+        "network error"
+    };
+    Outcome::Retry(None, format!("{kind}: {}", error.without_url()))
+}
+
+async fn post(context: &Context, channel: &Channel, batch: &[Delivery]) -> Outcome {
     let notifications: Vec<_> = batch.iter().map(|d| d.notification.clone()).collect();
     let now = Utc::now();
     let (url, body) = match channel.kind {
@@ -422,17 +486,14 @@ async fn send(context: &Context, channel: &Channel, batch: &[Delivery]) -> Outco
             (channel.url.clone(), body)
         }
     };
-    let response = match context.client.post(&url).json(&body).send().await {
-        Ok(response) => response,
-        Err(error) => {
-            let kind = if error.is_timeout() {
-                "timed out"
-            } else {
-                "network error"
-            };
-            return Outcome::Retry(None, format!("{kind}: {}", error.without_url()));
-        }
-    };
+    match context.client.post(&url).json(&body).send().await {
+        Ok(response) => classify(context, response).await,
+        Err(error) => network_error(error),
+    }
+}
+
+/// What a receiver's answer means for the delivery.
+async fn classify(context: &Context, response: reqwest::Response) -> Outcome {
     let status = response.status().as_u16();
     let header = |name: &str| {
         response
@@ -456,7 +517,10 @@ async fn send(context: &Context, channel: &Channel, batch: &[Delivery]) -> Outco
                     .await;
                 }
             }
-            Outcome::Delivered(status)
+            let message_id = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("id").and_then(|id| id.as_str().map(str::to_string)));
+            Outcome::Delivered(status, message_id)
         }
         429 => {
             let from_body = serde_json::from_str::<serde_json::Value>(&text)

@@ -141,6 +141,32 @@ pub fn message(notification: &Notification, style: &Style, sent_at: DateTime<Utc
     envelope(style, vec![embed(notification, &mut budget, sent_at)])
 }
 
+/// The announcement of an alert, edited for its acknowledgement or
+/// resolution: the original embed with a marked title, the update's colour,
+/// and the update's text added.
+pub fn edited(
+    announcement: &Notification,
+    update: &Notification,
+    style: &Style,
+    sent_at: DateTime<Utc>,
+) -> Value {
+    let marker = match update.kind {
+        crate::core::notifications::NotificationKind::AlertAcknowledged => "Acknowledged",
+        crate::core::notifications::NotificationKind::AlertResolved => "Resolved",
+        crate::core::notifications::NotificationKind::AlertReopened => "Re-opened",
+        _ => "Updated",
+    };
+    let mut combined = announcement.clone();
+    combined.title = format!("[{marker}] {}", announcement.title);
+    combined.description = format!(
+        "{}\n\n**{marker}:** {}",
+        announcement.description, update.description
+    );
+    combined.level = update.level;
+    combined.service = update.service.clone();
+    message(&combined, style, sent_at)
+}
+
 /// Many notifications for one channel as a single message: one line each
 /// in one embed, coloured by the worst level, cut to Discord's limits with
 /// a count of what did not fit.

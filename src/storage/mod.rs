@@ -138,6 +138,25 @@ pub trait Store: Journal {
     async fn deliveries(&self, channel_id: &str, limit: usize)
         -> Result<Vec<Delivery>, StoreError>;
 
+    /// The delivered message that announced an alert on a channel (the one
+    /// to edit when the alert is acknowledged or resolved), if any.
+    async fn announcement(
+        &self,
+        channel_id: &str,
+        alert_id: &str,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let recent = self.deliveries(channel_id, 1000).await?;
+        Ok(recent.into_iter().find(|d| {
+            d.message_id.is_some()
+                && d.notification.alert_id.as_deref() == Some(alert_id)
+                && matches!(
+                    d.notification.kind,
+                    crate::core::notifications::NotificationKind::StatusChange
+                        | crate::core::notifications::NotificationKind::Stale
+                )
+        }))
+    }
+
     /// Applies retention now (backends also do it periodically).
     async fn apply_retention(&self) -> Result<(), StoreError>;
 
