@@ -113,6 +113,20 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default)]
 pub struct Layer {
     values: HashMap<&'static str, (String, String)>,
+    /// `[[webhooks]]` tables (config file only).
+    webhooks: Vec<WebhookDef>,
+}
+
+/// One `[[webhooks]]` table of the config file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookDef {
+    pub url: String,
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub levels: Option<Vec<String>>,
+    pub services: Option<Vec<String>>,
+    pub enabled: Option<bool>,
 }
 
 impl Layer {
@@ -151,9 +165,15 @@ impl Layer {
             path: path.display().to_string(),
             reason,
         };
-        let table: toml::Table = text
+        let mut table: toml::Table = text
             .parse()
             .map_err(|e: toml::de::Error| file_error(e.to_string()))?;
+        let webhooks: Vec<WebhookDef> = match table.remove("webhooks") {
+            None => Vec::new(),
+            Some(value) => value
+                .try_into()
+                .map_err(|e: toml::de::Error| file_error(format!("[[webhooks]]: {e}")))?,
+        };
         let mut flat = Vec::new();
         flatten("", &toml::Value::Table(table), &mut flat);
         let mut layer = Layer::default();
@@ -164,6 +184,7 @@ impl Layer {
                 .ok_or_else(|| file_error(format!("unknown key {name:?}")))?;
             layer.insert(key, name.clone(), value);
         }
+        layer.webhooks = webhooks;
         Ok(layer)
     }
 }
@@ -267,6 +288,68 @@ fn parse_alert_statuses(
     Ok(statuses)
 }
 
+/// Builds (and checks) the channels of the config file's `[[webhooks]]`.
+fn file_webhooks(layers: &Layers) -> Result<Vec<crate::core::Channel>, ConfigError> {
+    use crate::core::channels::{guess_kind, normalise_url};
+    use crate::core::{Channel, ChannelKind, ChannelSource};
+    let definitions = layers
+        .layers
+        .iter()
+        .find(|(source, _)| *source == Source::File)
+        .map(|(_, layer)| layer.webhooks.clone())
+        .unwrap_or_default();
+    let now = chrono::Utc::now();
+    let mut channels = Vec::new();
+    for (index, definition) in definitions.into_iter().enumerate() {
+        let invalid = |field: &str, value: String, reason: String| ConfigError::Invalid {
+            name: format!("webhooks[{index}].{field}"),
+            origin: Source::File,
+            value,
+            reason,
+        };
+        let kind = match &definition.kind {
+            None => guess_kind(&definition.url),
+            Some(text) => text
+                .parse::<ChannelKind>()
+                .map_err(|reason| invalid("kind", text.clone(), reason))?,
+        };
+        let url = normalise_url(kind, &definition.url).map_err(|reason| {
+            invalid(
+                "url",
+                crate::core::channels::redact_url(&definition.url),
+                reason.to_string(),
+            )
+        })?;
+        let mut levels = std::collections::BTreeSet::new();
+        for name in definition.levels.unwrap_or_default() {
+            levels.insert(
+                name.parse()
+                    .map_err(|reason| invalid("levels", name.clone(), reason))?,
+            );
+        }
+        channels.push(Channel {
+            id: format!("config-{}", index + 1),
+            name: definition
+                .name
+                .unwrap_or_else(|| crate::core::channels::redact_url(&url)),
+            kind,
+            url,
+            levels,
+            services: definition
+                .services
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            enabled: definition.enabled.unwrap_or(true),
+            source: ChannelSource::File,
+            broken: None,
+            created_at: now,
+            updated_at: now,
+        });
+    }
+    Ok(channels)
+}
+
 fn count(text: &str) -> Result<u64, String> {
     text.parse::<u64>()
         .map_err(|_| "expected a whole number ≥ 0".to_string())
@@ -285,6 +368,8 @@ pub struct Settings {
     pub alert_statuses: std::collections::BTreeSet<crate::core::Status>,
     /// The default Discord channel's URL, normalised (`LANESWAP_DISCORD_WEBHOOK`).
     pub discord_webhook: Option<String>,
+    /// Channels from `[[webhooks]]` in the config file.
+    pub file_webhooks: Vec<crate::core::Channel>,
     /// How notifications are sent (timeouts, retries, Discord style).
     pub delivery: crate::notify::delivery::DeliveryOptions,
     pub operator: String,
@@ -390,6 +475,7 @@ impl Settings {
                 }
             })?,
             alert_statuses: layers.parse(&ALERT_STATUSES, parse_alert_statuses)?,
+            file_webhooks: file_webhooks(layers)?,
             delivery: crate::notify::delivery::DeliveryOptions {
                 discord: crate::notify::discord::Style {
                     username: layers.parse(&DISCORD_USERNAME, |text| {
@@ -630,6 +716,62 @@ mod tests {
             error.to_string().contains("unknown key \"stale_treshold\""),
             "{error}"
         );
+    }
+
+    #[test]
+    fn config_file_webhooks_become_read_only_channels() {
+        let text = r#"
+            [[webhooks]]
+            name = "ops"
+            url = "https://discord.com/api/webhooks/1/secret"
+            levels = ["warning", "error"]
+
+            [[webhooks]]
+            url = "http://127.0.0.1:9000/in"
+            services = ["db"]
+        "#;
+        let file = Layer::from_toml(text, Path::new("c.toml")).unwrap();
+        let settings = Settings::resolve(&Layers::new(
+            Layer::default(),
+            Layer::default(),
+            Layer::default(),
+            file,
+        ))
+        .unwrap();
+        assert_eq!(settings.file_webhooks.len(), 2);
+        let ops = &settings.file_webhooks[0];
+        assert_eq!(ops.id, "config-1");
+        assert_eq!(ops.kind, crate::core::ChannelKind::Discord);
+        assert_eq!(ops.url, "https://discord.com/api/v10/webhooks/1/secret");
+        assert_eq!(ops.levels.len(), 2);
+        assert_eq!(
+            settings.file_webhooks[1].kind,
+            crate::core::ChannelKind::Webhook
+        );
+
+        let bad =
+            Layer::from_toml("[[webhooks]]\nurl = \"ftp://x\"\n", Path::new("c.toml")).unwrap();
+        let error = Settings::resolve(&Layers::new(
+            Layer::default(),
+            Layer::default(),
+            Layer::default(),
+            bad,
+        ))
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid value for webhooks[0].url (from config file)"),
+            "{error}"
+        );
+        let unknown = Layer::from_toml(
+            "[[webhooks]]\nurl = \"http://h/x\"\nlevel = []\n",
+            Path::new("c.toml"),
+        );
+        assert!(unknown
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `level`"));
     }
 
     #[test]

@@ -157,10 +157,10 @@ impl Server {
     }
 }
 
-/// The channel `LANESWAP_DISCORD_WEBHOOK` defines, if set.
+/// The channels `LANESWAP_DISCORD_WEBHOOK` and the config file define.
 fn environment_channels(settings: &Settings) -> Vec<Channel> {
     let now = chrono::Utc::now();
-    settings
+    let mut channels: Vec<Channel> = settings
         .discord_webhook
         .iter()
         .map(|url| Channel {
@@ -176,7 +176,9 @@ fn environment_channels(settings: &Settings) -> Vec<Channel> {
             created_at: now,
             updated_at: now,
         })
-        .collect()
+        .collect();
+    channels.extend(settings.file_webhooks.iter().cloned());
+    channels
 }
 
 async fn wait_for(mut stopped: watch::Receiver<bool>) {

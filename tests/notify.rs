@@ -478,3 +478,62 @@ async fn acknowledgement_and_resolution_edit_the_message_posted_earlier() {
     );
     server.shutdown().await.unwrap();
 }
+
+/// The Discord payloads of a status change and a stale flip, as a receiver
+/// got them, match the original's format (wire-api §5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_payloads_match_the_original_on_the_wire() {
+    let (receiver, url) = Receiver::start(vec![]).await;
+    let mut settings = settings(StoreUri::Memory);
+    settings.stale_threshold_secs = 1.0;
+    settings.delivery.discord.username = "Laneswap Heartbeat Monitor".into();
+    let server = Server::start(&settings).await.unwrap();
+    let http = Http::new(server.url());
+    channel(&http, json!({"url": format!("{url}/api/webhooks/5/t"), "kind": "discord", "levels": ["error", "warning"]})).await;
+    http.post(
+        "/api/services",
+        &json!({"service_id": "m", "service_name": "svc-mongo", "metadata": {"v": 1}}),
+    )
+    .await;
+    http.post("/api/services/m/heartbeat", &json!({"status": "warning"}))
+        .await;
+    let reply = http
+        .post(
+            "/api/services/m/heartbeat",
+            &json!({"status": "error", "message": "boom", "metadata": {"cpu": 5, "token": "x"}}),
+        )
+        .await;
+    let last = chrono::DateTime::parse_from_rfc3339(reply.body["last_heartbeat"].as_str().unwrap())
+        .unwrap();
+    // warning, error, then (a second later) stale.
+    let got = receiver.wait_for(3, Duration::from_secs(6)).await;
+    assert_eq!(got.len(), 3);
+    let mut error = got[1].body.clone();
+    let sent = error["embeds"][0]["timestamp"].take();
+    assert!(chrono::DateTime::parse_from_rfc3339(sent.as_str().unwrap()).is_ok());
+    assert_eq!(
+        error,
+        json!({"username": "Laneswap Heartbeat Monitor",
+            "embeds": [{"title": "Service Status Change: svc-mongo",
+                "description": "Status changed from warning to error: boom",
+                "color": 15158332,
+                "timestamp": null,
+                "fields": [{"name": "Service Name", "value": "svc-mongo", "inline": true},
+                    {"name": "Status", "value": "error", "inline": true},
+                    {"name": "Last Heartbeat", "value": last.format("%Y-%m-%d %H:%M:%S UTC").to_string(), "inline": true},
+                    {"name": "Metadata", "value": "**v**: 1\n**cpu**: 5", "inline": false}]}]})
+    );
+    let stale = &got[2].body["embeds"][0];
+    assert_eq!(stale["title"], "Service Stale: svc-mongo");
+    assert_eq!(stale["description"], "No heartbeat received in 1 seconds");
+    assert_eq!(stale["color"], 15965202);
+    assert_eq!(
+        stale["fields"][1],
+        json!({"name": "Status", "value": "stale", "inline": true})
+    );
+    assert_eq!(
+        got[0].body["embeds"][0]["color"], 15965202,
+        "warning is orange"
+    );
+    server.shutdown().await.unwrap();
+}

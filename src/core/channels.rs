@@ -40,6 +40,8 @@ pub enum ChannelSource {
     Api,
     /// `LANESWAP_DISCORD_WEBHOOK`: rebuilt at every start, not editable.
     Environment,
+    /// `[[webhooks]]` in the config file: rebuilt at every start, not editable.
+    File,
 }
 
 /// One notification channel.
@@ -71,6 +73,16 @@ impl Channel {
             && self.broken.is_none()
             && (self.levels.is_empty() || self.levels.contains(&notification.level))
             && (self.services.is_empty() || self.services.contains(&notification.service.id))
+    }
+}
+
+/// The kind a URL suggests when none is given: Discord's webhook URLs make
+/// Discord channels, anything else a generic webhook.
+pub fn guess_kind(url: &str) -> ChannelKind {
+    if url.contains("discord.com/api/") || url.contains("discordapp.com/api/") {
+        ChannelKind::Discord
+    } else {
+        ChannelKind::Webhook
     }
 }
 

@@ -82,9 +82,7 @@ pub enum RegistryError {
     Alert(#[from] AlertError),
     #[error("Webhook not found: {0}")]
     ChannelNotFound(String),
-    #[error(
-        "Webhook {0} is defined by the environment (LANESWAP_DISCORD_WEBHOOK); change it there"
-    )]
+    #[error("Webhook {0} is defined by the environment or the config file; change it there")]
     ChannelReadOnly(String),
 }
 
@@ -225,7 +223,7 @@ impl Registry {
             .channels
             .get(id)
             .ok_or_else(|| RegistryError::ChannelNotFound(id.to_string()))?;
-        if channel.source == ChannelSource::Environment {
+        if channel.source != ChannelSource::Api {
             return Err(RegistryError::ChannelReadOnly(id.to_string()));
         }
         Ok(channel)

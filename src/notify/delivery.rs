@@ -75,6 +75,20 @@ struct Context {
     store: Arc<dyn Store>,
     client: reqwest::Client,
     options: DeliveryOptions,
+    /// Until when a global rate limit (Discord's `"global": true`) holds
+    /// every lane.
+    global_pause: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Context {
+    fn global_wait(&self) -> Option<Duration> {
+        let until = (*self.global_pause.lock().unwrap_or_else(|p| p.into_inner()))?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    fn pause_all(&self, wait: Duration) {
+        *self.global_pause.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + wait);
+    }
 }
 
 /// Starts the worker; it stops when `stop` turns true.
@@ -94,6 +108,7 @@ pub fn spawn(
         store,
         client,
         options,
+        global_pause: std::sync::Mutex::new(None),
     });
     tokio::spawn(run(context, stop))
 }
@@ -167,7 +182,8 @@ fn dispatch(
 enum Outcome {
     /// Accepted; the receiver's message id, if it gave one.
     Delivered(u16, Option<String>),
-    RateLimited(u16, Duration),
+    /// 429: wait this long; `true` when the limit is global (all lanes).
+    RateLimited(u16, Duration, bool),
     Retry(Option<u16>, String),
     Broken(u16, String),
     Refused(u16, String),
@@ -218,6 +234,10 @@ async fn lane(
             pause(&mut stop, wait.min(Duration::from_secs(1))).await;
             continue;
         }
+        if let Some(wait) = context.global_wait() {
+            pause(&mut stop, wait).await;
+            continue;
+        }
         // Keep to the burst limit: wait, and let a storm pile up into a digest.
         let window = context.options.burst_window;
         while recent_sends
@@ -257,8 +277,11 @@ async fn lane(
                     persist(&context, delivery).await;
                 }
             }
-            Outcome::RateLimited(status, wait) => {
+            Outcome::RateLimited(status, wait, global) => {
                 let wait = wait.min(context.options.max_retry_after);
+                if global {
+                    context.pause_all(wait);
+                }
                 requeue(
                     &context,
                     &mut queue,
@@ -505,6 +528,11 @@ async fn classify(context: &Context, response: reqwest::Response) -> Outcome {
     let retry_after_header = header("retry-after");
     let reset_after = header("x-ratelimit-reset-after");
     let remaining = header("x-ratelimit-remaining");
+    let global_header = response
+        .headers()
+        .get("x-ratelimit-global")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let text = response.text().await.unwrap_or_default();
     match status {
         200..=299 => {
@@ -523,15 +551,21 @@ async fn classify(context: &Context, response: reqwest::Response) -> Outcome {
             Outcome::Delivered(status, message_id)
         }
         429 => {
-            let from_body = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
+            let parsed = serde_json::from_str::<serde_json::Value>(&text).ok();
+            let from_body = parsed
+                .as_ref()
                 .and_then(|v| v.get("retry_after").and_then(serde_json::Value::as_f64));
+            let global = parsed
+                .as_ref()
+                .and_then(|v| v.get("global").and_then(serde_json::Value::as_bool))
+                .unwrap_or(false)
+                || global_header;
             let seconds = from_body
                 .or(retry_after_header)
                 .or(reset_after)
                 .filter(|s| s.is_finite() && *s >= 0.0)
                 .unwrap_or(1.0);
-            Outcome::RateLimited(status, Duration::from_secs_f64(seconds))
+            Outcome::RateLimited(status, Duration::from_secs_f64(seconds), global)
         }
         401 | 404 => Outcome::Broken(
             status,

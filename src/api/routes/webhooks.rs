@@ -92,16 +92,9 @@ fn read_fields(
         },
     };
     // Without a kind, a Discord URL makes a Discord channel.
-    let effective_kind = kind.or(current_kind).unwrap_or_else(|| {
-        let looks_discord = url_text.as_deref().is_some_and(|url| {
-            url.contains("discord.com/api/") || url.contains("discordapp.com/api/")
-        });
-        if looks_discord {
-            ChannelKind::Discord
-        } else {
-            ChannelKind::Webhook
-        }
-    });
+    let effective_kind = kind
+        .or(current_kind)
+        .unwrap_or_else(|| crate::core::channels::guess_kind(url_text.as_deref().unwrap_or("")));
     let url = match url_text.as_deref().filter(|u| !u.is_empty()) {
         None => None,
         Some(text) => match normalise_url(effective_kind, text) {
