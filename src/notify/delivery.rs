@@ -117,20 +117,19 @@ async fn run(context: Arc<Context>, mut stop: watch::Receiver<bool>) {
     // Subscribe before loading, so nothing queued in between is missed.
     let mut events = context.core.subscribe();
     let mut lanes: HashMap<String, mpsc::UnboundedSender<Delivery>> = HashMap::new();
-    let mut known: HashSet<String> = HashSet::new();
     // Lanes get their own receiver of the stop signal.
     let lane_stop = stop.clone();
-    reload(&context, &mut lanes, &mut known, &lane_stop).await;
+    reload(&context, &mut lanes, &lane_stop).await;
     loop {
         tokio::select! {
             event = events.recv() => match event {
                 Ok(CoreEvent::DeliveryQueued { delivery }) => {
-                                        dispatch(&context, &mut lanes, &mut known, *delivery, &lane_stop);
+                                        dispatch(&context, &mut lanes, *delivery, &lane_stop);
                 }
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "delivery worker fell behind; reloading pending deliveries");
-                                        reload(&context, &mut lanes, &mut known, &lane_stop).await;
+                                        reload(&context, &mut lanes, &lane_stop).await;
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
@@ -142,13 +141,12 @@ async fn run(context: Arc<Context>, mut stop: watch::Receiver<bool>) {
 async fn reload(
     context: &Arc<Context>,
     lanes: &mut HashMap<String, mpsc::UnboundedSender<Delivery>>,
-    known: &mut HashSet<String>,
     stop: &watch::Receiver<bool>,
 ) {
     match context.store.pending_deliveries().await {
         Ok(pending) => {
             for delivery in pending {
-                dispatch(context, lanes, known, delivery, stop);
+                dispatch(context, lanes, delivery, stop);
             }
         }
         Err(error) => tracing::error!(%error, "cannot load pending deliveries"),
@@ -158,13 +156,9 @@ async fn reload(
 fn dispatch(
     context: &Arc<Context>,
     lanes: &mut HashMap<String, mpsc::UnboundedSender<Delivery>>,
-    known: &mut HashSet<String>,
     delivery: Delivery,
     stop: &watch::Receiver<bool>,
 ) {
-    if !known.insert(delivery.id.clone()) {
-        return;
-    }
     let lane = lanes.entry(delivery.channel_id.clone()).or_insert_with(|| {
         let (sender, receiver) = mpsc::unbounded_channel();
         tokio::spawn(lane(
@@ -197,6 +191,9 @@ async fn lane(
 ) {
     let mut queue: VecDeque<Delivery> = VecDeque::new();
     let mut recent_sends: VecDeque<Instant> = VecDeque::new();
+    // Deliveries this lane holds or finished lately: a reload after the
+    // worker fell behind may offer them again.
+    let mut seen = Seen::default();
     loop {
         if *stop.borrow() {
             return;
@@ -204,14 +201,20 @@ async fn lane(
         if queue.is_empty() {
             tokio::select! {
                 next = incoming.recv() => match next {
-                    Some(delivery) => queue.push_back(delivery),
+                    Some(delivery) => {
+                        if seen.admit(&delivery.id) {
+                            queue.push_back(delivery);
+                        }
+                    }
                     None => return,
                 },
                 _ = stopped(&mut stop) => return,
             }
         }
         while let Ok(delivery) = incoming.try_recv() {
-            queue.push_back(delivery);
+            if seen.admit(&delivery.id) {
+                queue.push_back(delivery);
+            }
         }
         let Some(channel) = context.core.channel(&channel_id) else {
             // The channel is gone: its deliveries cannot go anywhere.
@@ -353,6 +356,32 @@ async fn lane(
                 }
             }
         }
+    }
+}
+
+/// Ids a lane has taken, bounded: the newest [`SEEN_KEPT`].
+#[derive(Default)]
+struct Seen {
+    ids: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+/// How many delivery ids a lane remembers.
+const SEEN_KEPT: usize = 20_000;
+
+impl Seen {
+    /// Whether `id` is new (and remembers it).
+    fn admit(&mut self, id: &str) -> bool {
+        if !self.ids.insert(id.to_string()) {
+            return false;
+        }
+        self.order.push_back(id.to_string());
+        while self.order.len() > SEEN_KEPT {
+            if let Some(oldest) = self.order.pop_front() {
+                self.ids.remove(&oldest);
+            }
+        }
+        true
     }
 }
 
