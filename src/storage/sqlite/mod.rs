@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 use self::history::{Mover, MoverJob};
 use self::schema::{
     attach_history, backend, event_row, from_micros, history_path, micros, open_connection, parse,
-    parse_metadata, EventRow, EVENT_COLUMNS, HISTORY_SCHEMA, LIVE_SCHEMA,
+    parse_metadata, Cache, EventRow, EVENT_COLUMNS, HISTORY_SCHEMA, LIVE_SCHEMA,
 };
 use self::writer::{read_next_seq, Writer, WriterJob};
 use super::memory::record_from_state;
@@ -77,7 +77,7 @@ impl SqliteStore {
             })?;
         }
         let history_file = history_path(path);
-        let live = open_connection(path, options.durability)?;
+        let live = open_connection(path, options.durability, Cache::Large)?;
         live.execute_batch(LIVE_SCHEMA)
             .map_err(|e| open_error(path, e))?;
         schema::migrate(&live).map_err(|e| open_error(path, e))?;
@@ -86,7 +86,7 @@ impl SqliteStore {
             .map_err(|e| open_error(path, e))?;
         let next_seq = read_next_seq(&live).map_err(|e| open_error(path, e))?;
 
-        let history = open_connection(&history_file, options.durability)?;
+        let history = open_connection(&history_file, options.durability, Cache::Large)?;
         history
             .execute_batch(HISTORY_SCHEMA)
             .map_err(|e| open_error(&history_file, e))?;
@@ -94,9 +94,9 @@ impl SqliteStore {
             .execute("ATTACH DATABASE ?1 AS live", [path.to_string_lossy()])
             .map_err(|e| open_error(path, e))?;
 
-        let reader = open_connection(path, options.durability)?;
+        let reader = open_connection(path, options.durability, Cache::Small)?;
         attach_history(&reader, &history_file)?;
-        let checkpointer = open_connection(path, options.durability)?;
+        let checkpointer = open_connection(path, options.durability, Cache::Small)?;
 
         let open = Arc::new(AtomicBool::new(true));
         let wal_full = Arc::new(AtomicBool::new(false));

@@ -164,12 +164,28 @@ pub fn event_row(row: &rusqlite::Row<'_>) -> Result<EventRow, StoreError> {
 
 /// Opens a connection with the store's pragmas (WAL, 1 KiB pages: a random
 /// update rewrites a quarter of what 4 KiB pages would).
-pub fn open_connection(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
+/// Page cache per connection: the writer's and the mover's hot pages; the
+/// reader and the checkpointer get by with less.
+#[derive(Debug, Clone, Copy)]
+pub enum Cache {
+    Large,
+    Small,
+}
+
+pub fn open_connection(
+    path: &Path,
+    durability: Durability,
+    cache: Cache,
+) -> Result<Connection, StoreError> {
     let open_error = |reason: String| StoreError::Open {
         location: path.display().to_string(),
         reason,
     };
     let connection = Connection::open(path).map_err(|e| open_error(e.to_string()))?;
+    let cache_kib = match cache {
+        Cache::Large => -2048,
+        Cache::Small => -256,
+    };
     let sync = match durability {
         Durability::Process => "NORMAL",
         Durability::Power => "FULL",
@@ -177,7 +193,7 @@ pub fn open_connection(path: &Path, durability: Durability) -> Result<Connection
     connection
         .execute_batch(&format!(
             "PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync};
-             PRAGMA busy_timeout = 5000; PRAGMA cache_size = -2048; PRAGMA temp_store = MEMORY;"
+             PRAGMA busy_timeout = 5000; PRAGMA cache_size = {cache_kib}; PRAGMA temp_store = MEMORY;"
         ))
         .map_err(|e| open_error(e.to_string()))?;
     Ok(connection)
