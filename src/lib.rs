@@ -5,17 +5,20 @@
 //! # Layout
 //!
 //! ```text
-//! clients ──HTTP──> api ──> core (registry, deadlines, transitions) ──changes──> storage
-//!                             └──events──> subscribers (event stream, notifier, TUI)
+//! clients ──HTTP──> api ──> core (registry, deadlines, alerts, transitions)
+//!                             ├──changes (+ queued deliveries, one commit)──> storage
+//!                             └──events──> notify (delivery worker) ──HTTP──> Discord / webhooks
+//!                                        └> other subscribers (event stream, TUI)
 //! ```
 //!
-//! - [`core`]: the registry, stale deadlines and transitions; plain types,
-//!   injectable time, a handle that publishes events. No HTTP, UI or database.
+//! - [`core`]: the registry, stale deadlines, alerts, notification rules and
+//!   transitions; plain types, injectable time, a handle that publishes
+//!   events. No HTTP, UI, database or webhook crate.
 //! - [`storage`]: the [`storage::Store`] interface and its backends (embedded
 //!   SQLite with group commit, memory).
 //! - [`api`]: the axum HTTP API, wire-compatible with the original LaneSwap.
 //! - [`notify`]: how notifications look on each channel (Discord, generic
-//!   JSON webhooks).
+//!   JSON webhooks) and the worker that delivers them.
 //! - [`config`]: settings layered flags > environment > `.env` > file > defaults.
 //! - [`server`]: wiring: open the store, restore the core, run the monitor
 //!   and the API until shutdown.
