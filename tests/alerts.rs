@@ -1,6 +1,10 @@
 //! Alert lifecycle under controlled time (paused tokio clock driving the
 //! core's wall clock), through the core handle and a memory store.
 
+mod common;
+
+use common::advance;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,19 +43,6 @@ fn core_on(
     let events = core.subscribe();
     tokio::spawn(core.clone().run_monitor(std::future::pending()));
     (core, events)
-}
-
-async fn advance(duration: Duration) {
-    let step = Duration::from_millis(10);
-    let mut left = duration;
-    while left > Duration::ZERO {
-        let now = left.min(step);
-        tokio::time::advance(now).await;
-        left -= now;
-        for _ in 0..5 {
-            tokio::task::yield_now().await;
-        }
-    }
 }
 
 fn alert_changes(events: &mut broadcast::Receiver<CoreEvent>) -> Vec<(AlertChange, AlertState)> {

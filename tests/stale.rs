@@ -2,6 +2,10 @@
 //! core reads wall time through `TokioClock`, so advancing tokio time moves
 //! the core's "now". The monitor must flip at the deadline, not a scan later.
 
+mod common;
+
+use common::advance;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,20 +78,6 @@ fn registration(id: &str, threshold: Option<f64>) -> Registration {
         service_name: id.to_string(),
         stale_threshold: threshold,
         ..Registration::default()
-    }
-}
-
-/// Advances tokio time in small steps, letting the monitor run after each.
-async fn advance(duration: Duration) {
-    let step = Duration::from_millis(10);
-    let mut left = duration;
-    while left > Duration::ZERO {
-        let now = left.min(step);
-        tokio::time::advance(now).await;
-        left -= now;
-        for _ in 0..5 {
-            tokio::task::yield_now().await;
-        }
     }
 }
 

@@ -105,3 +105,18 @@ impl Http {
         reply.body["service_id"].as_str().unwrap().to_string()
     }
 }
+
+/// Advances paused tokio time in 10 ms steps, letting spawned tasks (the
+/// stale monitor) run after each step.
+pub async fn advance(duration: std::time::Duration) {
+    let step = std::time::Duration::from_millis(10);
+    let mut left = duration;
+    while left > std::time::Duration::ZERO {
+        let now = left.min(step);
+        tokio::time::advance(now).await;
+        left -= now;
+        for _ in 0..5 {
+            tokio::task::yield_now().await;
+        }
+    }
+}
