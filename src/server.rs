@@ -104,6 +104,7 @@ impl Server {
             },
             cors: Arc::new(CorsPolicy::from_list(&settings.cors_origins)),
             operator: Arc::from(settings.operator.as_str()),
+            stopping: stopped.clone(),
         };
         let flush = store.clone();
         let task = tokio::spawn(async move {

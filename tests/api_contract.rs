@@ -1043,3 +1043,68 @@ async fn webhook_channels_api_keeps_secrets_redacted() {
     assert_eq!(http.get("/api/webhooks").await.body["total"], 2);
     server.shutdown().await.unwrap();
 }
+
+/// The live event stream: server-sent events of the core's events.
+#[tokio::test]
+async fn event_stream_sends_core_events() {
+    let server = start_memory().await;
+    let http = Http::new(server.url());
+    let mut response = http
+        .client
+        .get(http.url("/api/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let first = response.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("event: hello"));
+    let id = http.register("streamed").await;
+    http.post(
+        &format!("/api/services/{id}/heartbeat"),
+        &json!({"status": "error"}),
+    )
+    .await;
+    let mut text = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !text.contains("event: alert_changed") && std::time::Instant::now() < deadline {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), response.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    for name in [
+        "service_registered",
+        "status_changed",
+        "heartbeat",
+        "alert_changed",
+    ] {
+        assert!(
+            text.contains(&format!("event: {name}")),
+            "{name} missing in {text}"
+        );
+    }
+    let registered = text
+        .split("\n\n")
+        .find(|block| block.contains("event: service_registered"))
+        .unwrap();
+    let data = registered
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap();
+    let event: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(event["type"], "service_registered");
+    assert_eq!(event["service"]["name"], "streamed");
+    // An open stream does not hold up a graceful shutdown; the stream ends.
+    tokio::time::timeout(std::time::Duration::from_secs(5), server.shutdown())
+        .await
+        .expect("shutdown with a client on the event stream")
+        .unwrap();
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Ok(Some(_)) = response.chunk().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the stream ended");
+}

@@ -60,11 +60,14 @@ pub struct AppState {
     pub cors: Arc<CorsPolicy>,
     /// Who acknowledges, when a request does not say.
     pub operator: Arc<str>,
+    /// Turns true when the server shuts down: long-lived responses (the
+    /// event stream) end, so a graceful shutdown does not wait for them.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Every route pattern, for the trailing-slash redirect (Starlette redirects
 /// `/x/` to `/x` only when `/x` is a route).
-const ROUTES: [&str; 19] = [
+const ROUTES: [&str; 20] = [
     "/api",
     "/api/health",
     "/api/services",
@@ -73,6 +76,7 @@ const ROUTES: [&str; 19] = [
     "/api/services/{}/heartbeats",
     "/api/services/{}/pause",
     "/api/services/{}/resume",
+    "/api/events",
     "/api/alerts",
     "/api/alerts/{}",
     "/api/alerts/{}/ack",
@@ -100,7 +104,7 @@ fn is_route(path: &str) -> bool {
 
 /// The application router.
 pub fn router(state: AppState) -> Router {
-    use routes::{alerts, meta, progress, services, webhooks};
+    use routes::{alerts, events, meta, progress, services, webhooks};
     Router::new()
         .route("/api", get(meta::info))
         .route("/api/health", get(meta::health))
@@ -122,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/services/{service_id}/pause", post(services::pause))
         .route("/api/services/{service_id}/resume", post(services::resume))
+        .route("/api/events", get(events::stream))
         .route("/api/alerts", get(alerts::list))
         .route("/api/alerts/{alert_id}", get(alerts::get_one))
         .route("/api/alerts/{alert_id}/ack", post(alerts::acknowledge))

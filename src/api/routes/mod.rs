@@ -1,6 +1,7 @@
 //! Handlers, one file per resource.
 
 pub mod alerts;
+pub mod events;
 pub mod meta;
 pub mod progress;
 pub mod services;
