@@ -127,10 +127,15 @@ pub enum AlertError {
     NotAcknowledged(String),
 }
 
+/// Resolved alerts kept (the newest); older ones are forgotten.
+pub const RESOLVED_KEPT: usize = 10_000;
+
 /// Every alert, the open one of each service, and acknowledgement expiries.
 #[derive(Debug, Default)]
 pub struct AlertBook {
     alerts: IndexMap<String, Alert>,
+    /// Resolved alerts, in the order they were resolved.
+    resolved: std::collections::VecDeque<String>,
     active_by_service: HashMap<String, String>,
     expiries: BTreeSet<(DateTime<Utc>, String)>,
     policy: AlertPolicy,
@@ -144,6 +149,9 @@ impl AlertBook {
         };
         for alert in alerts {
             book.index(&alert);
+            if !alert.is_active() {
+                book.resolved.push_back(alert.id.clone());
+            }
             book.alerts.insert(alert.id.clone(), alert);
         }
         book
@@ -242,6 +250,7 @@ impl AlertBook {
                 alert.resolved_at = Some(now);
                 alert.updated_at = now;
                 alert.ack = None;
+                self.resolved.push_back(alert.id.clone());
                 Some((AlertChange::Resolved, self.store(alert)))
             }
             _ => None,
@@ -313,6 +322,22 @@ impl AlertBook {
             reopened.push(self.store(alert));
         }
         reopened
+    }
+
+    /// Forgets the oldest resolved alerts beyond [`RESOLVED_KEPT`]; returns
+    /// their ids (to delete them from the store too).
+    pub fn prune(&mut self) -> Vec<String> {
+        let mut forgotten = Vec::new();
+        while self.resolved.len() > RESOLVED_KEPT {
+            let Some(id) = self.resolved.pop_front() else {
+                break;
+            };
+            if let Some(alert) = self.alerts.shift_remove(&id) {
+                self.unindex(&alert);
+                forgotten.push(id);
+            }
+        }
+        forgotten
     }
 
     /// Forgets a deleted service's alerts; returns their ids.
@@ -446,6 +471,25 @@ mod tests {
             book.acknowledge("nope", "ana".into(), None, None, at(4)),
             Err(AlertError::NotFound("nope".into()))
         );
+    }
+
+    #[test]
+    fn old_resolved_alerts_are_forgotten() {
+        let mut book = AlertBook::default();
+        let mut first = None;
+        for i in 0..(RESOLVED_KEPT as i64 + 3) {
+            let (_, alert) = book
+                .on_status("s", "svc", Status::Error, false, at(i * 2))
+                .unwrap();
+            first.get_or_insert(alert.id);
+            book.on_status("s", "svc", Status::Healthy, false, at(i * 2 + 1))
+                .unwrap();
+        }
+        let forgotten = book.prune();
+        assert_eq!(forgotten.len(), 3);
+        assert_eq!(forgotten[0], first.unwrap());
+        assert_eq!(book.iter().count(), RESOLVED_KEPT);
+        assert!(book.prune().is_empty());
     }
 
     #[test]

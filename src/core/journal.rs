@@ -97,6 +97,8 @@ pub enum Change {
     RemoveService { service_id: String },
     /// Insert or overwrite an alert.
     PutAlert(Alert),
+    /// Forget an alert (old resolved ones).
+    RemoveAlert { id: String },
     /// Insert or overwrite a delivery (queued, attempted, finished).
     PutDelivery(Box<Delivery>),
     /// Insert or overwrite a notification channel.

@@ -99,6 +99,9 @@ impl Journal for MemoryStore {
                     contents.channels.shift_remove(&id);
                     contents.deliveries.retain(|_, d| d.channel_id != id);
                 }
+                Change::RemoveAlert { id } => {
+                    contents.alerts.shift_remove(&id);
+                }
                 Change::PutAlert(alert) => {
                     contents.alerts.insert(alert.id.clone(), alert);
                 }

@@ -212,6 +212,9 @@ impl Registry {
                 .events
                 .push(CoreEvent::AlertChanged { change, alert });
         }
+        for forgotten in self.alerts.prune() {
+            outcome.changes.push(Change::RemoveAlert { id: forgotten });
+        }
     }
 
     /// Acknowledges an alert (`expires_at`: when it re-opens if still bad).

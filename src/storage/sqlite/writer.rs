@@ -24,6 +24,9 @@ use crate::core::{Change, DeliveryState, JournalError, ServiceState};
 const MAX_GROUP: usize = 4096;
 /// How often changed service rows are written (their events are durable at once).
 const ROW_FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// How often finished deliveries beyond the kept number are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
 /// Background work (row writes, journal trims) is done in slices of this
 /// many rows between group commits, so no commit waits long behind it.
 const SLICE_ROWS: usize = 256;
@@ -96,6 +99,7 @@ pub fn read_next_seq(connection: &Connection) -> Result<i64, rusqlite::Error> {
 impl Writer {
     pub fn run(mut self, queue: mpsc::Receiver<WriterJob>) {
         let mut last_flush = Instant::now();
+        let mut last_prune = Instant::now();
         // Rows to write in this round of flushing, and how far to trim.
         let mut flush_round: Vec<String> = Vec::new();
         let mut trim_to: Option<i64> = None;
@@ -167,6 +171,10 @@ impl Writer {
             if flush_round.is_empty() && last_flush.elapsed() >= ROW_FLUSH_EVERY {
                 flush_round = self.dirty.keys().cloned().collect();
                 last_flush = Instant::now();
+            }
+            if last_prune.elapsed() >= PRUNE_EVERY {
+                self.prune_deliveries();
+                last_prune = Instant::now();
             }
             if !flush_round.is_empty() {
                 let cut = flush_round.len().saturating_sub(SLICE_ROWS);
@@ -257,6 +265,20 @@ impl Writer {
         }
         tx.commit()?;
         Ok(applied)
+    }
+
+    /// Keeps the newest finished deliveries (the delivery log), deletes older ones.
+    fn prune_deliveries(&mut self) {
+        let kept = crate::storage::FINISHED_DELIVERIES_KEPT as i64;
+        let result = self.connection.execute(
+            "DELETE FROM deliveries WHERE state != 'pending' AND rowid <= (
+                SELECT rowid FROM deliveries WHERE state != 'pending' ORDER BY rowid DESC LIMIT 1 OFFSET ?1
+            )",
+            params![kept],
+        );
+        if let Err(error) = result {
+            tracing::warn!(%error, "pruning the delivery log failed");
+        }
     }
 
     /// Writes the rows of these services, if they are still pending.
@@ -408,6 +430,10 @@ fn apply_change(
             tx.prepare_cached("DELETE FROM channels WHERE id = ?1")?
                 .execute(params![id])?;
             tx.prepare_cached("DELETE FROM deliveries WHERE channel_id = ?1")?
+                .execute(params![id])?;
+        }
+        Change::RemoveAlert { id } => {
+            tx.prepare_cached("DELETE FROM alerts WHERE id = ?1")?
                 .execute(params![id])?;
         }
         Change::PutAlert(alert) => {
