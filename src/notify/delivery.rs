@@ -457,8 +457,8 @@ fn backoff(options: &DeliveryOptions, attempts: usize) -> Duration {
     base.mul_f64(jitter)
 }
 
-/// An alert update for a Discord channel edits the message that announced
-/// the alert, when that message is known.
+/// An acknowledgement or resolution for a Discord channel edits the message
+/// that announced the alert, when that message is known.
 async fn edit_target(
     context: &Context,
     channel: &Channel,
@@ -469,11 +469,10 @@ async fn edit_target(
         return None;
     };
     let update = &delivery.notification;
+    // A re-opened alert must reach people again: that one is a new message.
     let is_update = matches!(
         update.kind,
-        NotificationKind::AlertAcknowledged
-            | NotificationKind::AlertResolved
-            | NotificationKind::AlertReopened
+        NotificationKind::AlertAcknowledged | NotificationKind::AlertResolved
     );
     if channel.kind != ChannelKind::Discord || !is_update {
         return None;
