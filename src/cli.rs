@@ -129,11 +129,100 @@ pub fn run_headless(args: &ServerArgs) -> ExitCode {
 
 /// Entry of `laneswap-term`.
 pub fn run_term(cli: TermCli) -> ExitCode {
-    if !cli.no_ui {
-        // The terminal UI is not part of this build yet: say so and serve.
-        eprintln!("laneswap-term: the terminal UI is not available yet; running headless (as with --no-ui)");
+    if cli.no_ui {
+        return run_headless(&cli.server);
     }
-    run_headless(&cli.server)
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        eprintln!("laneswap-term: stdout is not a terminal; running headless (as with --no-ui)");
+        return run_headless(&cli.server);
+    }
+    run_ui(&cli.server)
+}
+
+/// Where `laneswap-term` writes its log while the UI owns the terminal.
+pub fn ui_log_path() -> std::path::PathBuf {
+    dirs::state_dir()
+        .or_else(dirs::data_dir)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+        .join("laneswap")
+        .join("laneswap-term.log")
+}
+
+/// The terminal UI with the server inside.
+fn run_ui(args: &ServerArgs) -> ExitCode {
+    let settings = match args.settings() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("laneswap-term: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let log_path = ui_log_path();
+    let log_dir = log_path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    if let Err(error) = std::fs::create_dir_all(&log_dir) {
+        eprintln!(
+            "laneswap-term: cannot create the log directory {}: {error}",
+            log_dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let (writer, _guard) = tracing_appender::non_blocking(tracing_appender::rolling::never(
+        &log_dir,
+        "laneswap-term.log",
+    ));
+    let filter = std::env::var("LANESWAP_LOG")
+        .ok()
+        .and_then(|spec| tracing_subscriber::EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::EnvFilter::new(format!("laneswap={}", settings.log_level))
+        });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(writer)
+        .try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("laneswap-term: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = match runtime.block_on(Server::start(&settings)) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("laneswap-term: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // SIGTERM or SIGINT end the UI the same way `q` does.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let signalled = std::sync::Arc::clone(&stop);
+    runtime.spawn(async move {
+        termination_signal().await;
+        signalled.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let shown = server.url();
+    let ui = crate::tui::run(server.core(), shown, stop);
+    let stopped = runtime.block_on(server.shutdown());
+    eprintln!("laneswap-term: log in {}", log_path.display());
+    match (ui, stopped) {
+        (Ok(()), Ok(())) => ExitCode::SUCCESS,
+        (Err(error), _) => {
+            eprintln!("laneswap-term: terminal error: {error}");
+            ExitCode::FAILURE
+        }
+        (_, Err(error)) => {
+            eprintln!("laneswap-term: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Entry of `laneswap`.

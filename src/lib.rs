@@ -22,6 +22,7 @@
 //! - [`config`]: settings layered flags > environment > `.env` > file > defaults.
 //! - [`server`]: wiring: open the store, restore the core, run the monitor
 //!   and the API until shutdown.
+//! - [`tui`]: `laneswap-term`'s terminal UI.
 //! - [`cli`]: the command lines of `laneswap` and `laneswap-term`.
 
 pub mod api;
@@ -31,3 +32,4 @@ pub mod core;
 pub mod notify;
 pub mod server;
 pub mod storage;
+pub mod tui;
