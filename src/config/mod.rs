@@ -338,24 +338,17 @@ pub fn load(flags: Layer, config_path: Option<&Path>) -> Result<Settings, Config
     let explicit = config_path
         .map(Path::to_path_buf)
         .or_else(|| environment.get("LANESWAP_CONFIG").map(PathBuf::from));
-    let (file_layer, file_path) = match explicit {
+    // An explicit file must exist; the default one is optional.
+    let file_path = explicit.or_else(|| default_config_path().filter(|p| p.exists()));
+    let file_layer = match &file_path {
         Some(path) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
-            (Layer::from_toml(&text, &path)?, Some(path))
+            Layer::from_toml(&text, path)?
         }
-        None => match default_config_path().filter(|p| p.exists()) {
-            Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                })?;
-                (Layer::from_toml(&text, &path)?, Some(path))
-            }
-            None => (Layer::default(), None),
-        },
+        None => Layer::default(),
     };
     let layers = Layers::new(
         flags,
