@@ -91,7 +91,11 @@ pub fn render(frame: &mut Frame, app: &App, now: DateTime<Utc>) {
     } else {
         now
     };
-    let rows = app.view.rows.iter().map(|row| {
+    // Only the rows that fit are built: a frame costs the same with ten
+    // services or ten thousand. The window follows the selection.
+    let visible = usize::from(body.height.saturating_sub(3)).max(1);
+    let offset = (app.selected + 1).saturating_sub(visible);
+    let rows = app.view.rows.iter().skip(offset).take(visible).map(|row| {
         let (colour, symbol) = status_style(row.status);
         let status = if row.paused {
             format!("{symbol} {} (paused)", row.status)
@@ -122,8 +126,8 @@ pub fn render(frame: &mut Frame, app: &App, now: DateTime<Utc>) {
     )
     .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED))
     .block(Block::default().borders(Borders::ALL).title(" Services "));
-    let mut state =
-        TableState::default().with_selected((!app.view.rows.is_empty()).then_some(app.selected));
+    let mut state = TableState::default()
+        .with_selected((!app.view.rows.is_empty()).then_some(app.selected - offset));
     frame.render_stateful_widget(table, body, &mut state);
 
     let hints = if app.view.rows.is_empty() {
@@ -213,6 +217,32 @@ mod tests {
     #[test]
     fn services_screen_paused() {
         insta::assert_snapshot!(draw(&fixture(true)).backend());
+    }
+
+    #[test]
+    fn the_window_follows_the_selection() {
+        let mut app = fixture(false);
+        let template = app.view.rows[4].clone();
+        app.view.rows = (0..1000)
+            .map(|i| ServiceRow {
+                name: format!("service-{i:04}"),
+                ..template.clone()
+            })
+            .collect();
+        app.selected = 900;
+        let terminal = draw(&app);
+        let text: String = terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        assert!(
+            text.contains("service-0900"),
+            "the selected row is on screen"
+        );
+        assert!(!text.contains("service-0000"));
     }
 
     #[test]
