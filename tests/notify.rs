@@ -442,8 +442,8 @@ async fn acknowledgement_and_resolution_edit_the_message_posted_earlier() {
         .as_str()
         .unwrap()
         .to_string();
-    // The delivery must be recorded (with its message id) before the edit looks it up.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // No wait here: a channel's deliveries go out in order, and each is
+    // recorded (with its message id) before the next one is sent.
 
     http.post(
         &format!("/api/alerts/{alert_id}/ack"),

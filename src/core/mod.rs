@@ -41,6 +41,9 @@ pub use registry::{
 };
 pub use staleness::StalePolicy;
 
+/// A moment in time, as the core keeps it.
+type Now = chrono::DateTime<chrono::Utc>;
+
 /// How many events a slow subscriber may fall behind before it lags.
 const EVENT_BUFFER: usize = 8192;
 
@@ -128,16 +131,6 @@ impl Core {
         }
     }
 
-    /// A fresh in-memory core on the system clock, keeping nothing.
-    pub fn ephemeral(config: CoreConfig) -> Self {
-        Core::new(
-            config,
-            Snapshot::default(),
-            Arc::new(NullJournal),
-            Arc::new(SystemClock),
-        )
-    }
-
     pub fn config(&self) -> &CoreConfig {
         &self.inner.config
     }
@@ -212,11 +205,37 @@ impl Core {
         }
     }
 
+    /// Applies `operation` and waits until its changes are durable.
+    async fn perform<T>(
+        &self,
+        operation: impl FnOnce(&mut Registry, Now) -> Result<(T, Outcome), RegistryError>,
+    ) -> Result<T, CoreError> {
+        let (value, commit) = self.apply(operation)?;
+        commit.wait().await?;
+        Ok(value)
+    }
+
+    /// Applies a change to one service; returns the service as it is after.
+    async fn change_service(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Registry, Now) -> Result<Outcome, RegistryError>,
+    ) -> Result<ServiceRecord, CoreError> {
+        self.perform(|registry, now| {
+            let outcome = change(registry, now)?;
+            let record = registry
+                .get(id)
+                .cloned()
+                .ok_or_else(|| RegistryError::ServiceNotFound(id.to_string()))?;
+            Ok((record, outcome))
+        })
+        .await
+    }
+
     /// Registers a service; returns its id once durable.
     pub async fn register(&self, request: Registration) -> Result<String, CoreError> {
-        let (id, commit) = self.apply(|registry, now| Ok(registry.register(request, now)))?;
-        commit.wait().await?;
-        Ok(id)
+        self.perform(|registry, now| Ok(registry.register(request, now)))
+            .await
     }
 
     /// Applies a heartbeat; returns the updated record once durable.
@@ -225,24 +244,12 @@ impl Core {
         id: &str,
         heartbeat: Heartbeat,
     ) -> Result<ServiceRecord, CoreError> {
-        let (record, commit) = self.apply(|registry, now| {
-            let outcome = registry.heartbeat(id, heartbeat, now)?;
-            let record = registry
-                .get(id)
-                .cloned()
-                .ok_or_else(|| RegistryError::ServiceNotFound(id.to_string()))?;
-            Ok((record, outcome))
-        })?;
-        commit.wait().await?;
-        Ok(record)
+        self.change_service(id, |registry, now| registry.heartbeat(id, heartbeat, now))
+            .await
     }
 
     /// Pauses a service until `until` (or until resumed); returns it.
-    pub async fn pause(
-        &self,
-        id: &str,
-        until: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<ServiceRecord, CoreError> {
+    pub async fn pause(&self, id: &str, until: Option<Now>) -> Result<ServiceRecord, CoreError> {
         self.change_service(id, |registry, now| registry.pause(id, until, now))
             .await
     }
@@ -253,31 +260,16 @@ impl Core {
             .await
     }
 
-    async fn change_service(
-        &self,
-        id: &str,
-        change: impl FnOnce(
-            &mut Registry,
-            chrono::DateTime<chrono::Utc>,
-        ) -> Result<Outcome, RegistryError>,
-    ) -> Result<ServiceRecord, CoreError> {
-        let (record, commit) = self.apply(|registry, now| {
-            let outcome = change(registry, now)?;
-            let record = registry
-                .get(id)
-                .cloned()
-                .ok_or_else(|| RegistryError::ServiceNotFound(id.to_string()))?;
-            Ok((record, outcome))
-        })?;
-        commit.wait().await?;
-        Ok(record)
+    /// Deletes a service and its tasks.
+    pub async fn remove_service(&self, id: &str) -> Result<(), CoreError> {
+        self.perform(|registry, _| Ok(((), registry.remove(id)?)))
+            .await
     }
 
     /// Adds a notification channel.
     pub async fn add_channel(&self, channel: Channel) -> Result<Channel, CoreError> {
-        let (channel, commit) = self.apply(|registry, _| Ok(registry.add_channel(channel)))?;
-        commit.wait().await?;
-        Ok(channel)
+        self.perform(|registry, _| Ok(registry.add_channel(channel)))
+            .await
     }
 
     /// Changes a channel (`edit` gets the stored one, returns the new one).
@@ -286,17 +278,14 @@ impl Core {
         id: &str,
         edit: impl FnOnce(Channel) -> Channel,
     ) -> Result<Channel, CoreError> {
-        let (channel, commit) =
-            self.apply(|registry, now| registry.update_channel(id, edit, now))?;
-        commit.wait().await?;
-        Ok(channel)
+        self.perform(|registry, now| registry.update_channel(id, edit, now))
+            .await
     }
 
     /// Deletes a channel.
     pub async fn remove_channel(&self, id: &str) -> Result<(), CoreError> {
-        let ((), commit) = self.apply(|registry, _| Ok(((), registry.remove_channel(id)?)))?;
-        commit.wait().await?;
-        Ok(())
+        self.perform(|registry, _| Ok(((), registry.remove_channel(id)?)))
+            .await
     }
 
     /// Marks a channel broken (a 404 or 401 from its receiver): nothing
@@ -306,18 +295,14 @@ impl Core {
         id: &str,
         reason: String,
     ) -> Result<Channel, CoreError> {
-        let (channel, commit) =
-            self.apply(|registry, now| registry.mark_channel_broken(id, reason, now))?;
-        commit.wait().await?;
-        Ok(channel)
+        self.perform(|registry, now| registry.mark_channel_broken(id, reason, now))
+            .await
     }
 
     /// Queues a test notification for a channel; returns the delivery.
     pub async fn queue_test(&self, channel_id: &str) -> Result<Delivery, CoreError> {
-        let (delivery, commit) =
-            self.apply(|registry, now| registry.queue_test(channel_id, now))?;
-        commit.wait().await?;
-        Ok(delivery)
+        self.perform(|registry, now| registry.queue_test(channel_id, now))
+            .await
     }
 
     /// One channel, cloned.
@@ -336,32 +321,21 @@ impl Core {
         alert_id: &str,
         by: String,
         note: Option<String>,
-        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        expires_at: Option<Now>,
     ) -> Result<Alert, CoreError> {
-        let (alert, commit) =
-            self.apply(|registry, now| registry.acknowledge(alert_id, by, note, expires_at, now))?;
-        commit.wait().await?;
-        Ok(alert)
+        self.perform(|registry, now| registry.acknowledge(alert_id, by, note, expires_at, now))
+            .await
     }
 
     /// Takes an acknowledgement back.
     pub async fn unacknowledge(&self, alert_id: &str) -> Result<Alert, CoreError> {
-        let (alert, commit) = self.apply(|registry, now| registry.unacknowledge(alert_id, now))?;
-        commit.wait().await?;
-        Ok(alert)
-    }
-
-    /// Deletes a service and its tasks.
-    pub async fn remove_service(&self, id: &str) -> Result<(), CoreError> {
-        let ((), commit) = self.apply(|registry, _| Ok(((), registry.remove(id)?)))?;
-        commit.wait().await?;
-        Ok(())
+        self.perform(|registry, now| registry.unacknowledge(alert_id, now))
+            .await
     }
 
     pub async fn start_task(&self, request: NewTask) -> Result<ProgressTask, CoreError> {
-        let (task, commit) = self.apply(|registry, now| registry.start_task(request, now))?;
-        commit.wait().await?;
-        Ok(task)
+        self.perform(|registry, now| registry.start_task(request, now))
+            .await
     }
 
     pub async fn update_task(
@@ -370,16 +344,13 @@ impl Core {
         update: TaskUpdate,
         finish: bool,
     ) -> Result<ProgressTask, CoreError> {
-        let (task, commit) =
-            self.apply(|registry, now| registry.update_task(task_id, update, finish, now))?;
-        commit.wait().await?;
-        Ok(task)
+        self.perform(|registry, now| registry.update_task(task_id, update, finish, now))
+            .await
     }
 
     pub async fn remove_task(&self, task_id: &str) -> Result<(), CoreError> {
-        let ((), commit) = self.apply(|registry, _| Ok(((), registry.remove_task(task_id)?)))?;
-        commit.wait().await?;
-        Ok(())
+        self.perform(|registry, _| Ok(((), registry.remove_task(task_id)?)))
+            .await
     }
 
     /// Flags every overdue service stale now; returns how many flipped.

@@ -387,13 +387,6 @@ impl<'a> FromIterator<&'a HistoryEvent> for EventLog {
     }
 }
 
-impl ServiceRecord {
-    /// Appends an event, dropping the oldest beyond the inline cap.
-    pub fn push_event(&mut self, event: &HistoryEvent) {
-        self.events.push(event);
-    }
-}
-
 /// A long-running task that reports progress (the client task API).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProgressTask {

@@ -347,7 +347,7 @@ impl Registry {
             message: status_message,
             metadata: None,
         };
-        record.push_event(&inline);
+        record.events.push(&inline);
         let stored = HistoryEvent {
             metadata: heartbeat.metadata.filter(|m| !m.is_empty()),
             ..inline.clone()
@@ -406,7 +406,7 @@ impl Registry {
                 message: text,
                 metadata: None,
             };
-            record.push_event(&event);
+            record.events.push(&event);
             outcome.changes.push(Change::RecordEvent {
                 state: ServiceState::of(record),
                 event,
