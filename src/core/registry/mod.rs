@@ -155,14 +155,6 @@ impl Registry {
         &self.policy
     }
 
-    pub fn len(&self) -> usize {
-        self.services.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.services.is_empty()
-    }
-
     pub fn get(&self, id: &str) -> Option<&ServiceRecord> {
         self.services.get(id).map(|entry| &entry.record)
     }

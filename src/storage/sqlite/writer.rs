@@ -307,18 +307,8 @@ impl Writer {
         if self.dirty.is_empty() {
             return;
         }
-        let result = (|| -> Result<(), rusqlite::Error> {
-            let tx = self.connection.transaction()?;
-            for (state, applied_seq) in self.dirty.values() {
-                put_service(&tx, state, *applied_seq)?;
-            }
-            tx.commit()
-        })();
-        match result {
-            Ok(()) => self.dirty.clear(),
-            // The events are durable; rows are retried at the next flush.
-            Err(error) => tracing::warn!(%error, "writing service rows failed; will retry"),
-        }
+        let ids: Vec<String> = self.dirty.keys().cloned().collect();
+        self.flush_some(&ids);
     }
 }
 
