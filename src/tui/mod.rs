@@ -6,6 +6,9 @@
 //! quit, on panic (ratatui's hook) and on SIGTERM.
 
 pub mod app;
+pub mod files;
+pub mod keymap;
+pub mod theme;
 pub mod view;
 
 use std::sync::atomic::{AtomicBool, Ordering};
