@@ -21,6 +21,15 @@ pub enum ChannelKind {
     Webhook,
 }
 
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Discord => "discord",
+            ChannelKind::Webhook => "webhook",
+        }
+    }
+}
+
 impl std::str::FromStr for ChannelKind {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
@@ -42,6 +51,16 @@ pub enum ChannelSource {
     Environment,
     /// `[[webhooks]]` in the config file: rebuilt at every start, not editable.
     File,
+}
+
+impl ChannelSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelSource::Api => "api",
+            ChannelSource::Environment => "environment",
+            ChannelSource::File => "file",
+        }
+    }
 }
 
 /// One notification channel.

@@ -6,8 +6,10 @@
 //! quit, on panic (ratatui's hook) and on SIGTERM.
 
 pub mod app;
+pub mod data;
 pub mod files;
 pub mod keymap;
+pub mod source;
 pub mod theme;
 pub mod view;
 

@@ -19,9 +19,11 @@ pub struct ListParams {
     /// `open`, `acknowledged`, `resolved`, or `active` (open or acknowledged).
     state: Option<String>,
     service_id: Option<String>,
+    /// At most this many (the newest).
+    limit: Option<usize>,
 }
 
-/// `GET /api/alerts?state=&service_id=`: `{"total": n, "alerts": […]}`, newest first.
+/// `GET /api/alerts?state=&service_id=&limit=`: `{"total": n, "alerts": […]}`, newest first.
 pub async fn list(
     State(state): State<AppState>,
     Query(params): Query<ListParams>,
@@ -60,6 +62,7 @@ pub async fn list(
                     .as_ref()
                     .is_none_or(|id| &alert.service_id == id)
             })
+            .take(params.limit.unwrap_or(usize::MAX))
             .cloned()
             .collect()
     });

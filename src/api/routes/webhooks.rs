@@ -35,6 +35,45 @@ pub struct ChannelView<'a> {
     pub created_at: chrono::DateTime<chrono::Utc>,
     #[serde(with = "wire_time")]
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// The newest delivery (listing and get-one only): the channel's health.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_delivery: Option<LastDelivery>,
+}
+
+/// A summary of a channel's newest delivery.
+#[derive(Debug, Serialize)]
+pub struct LastDelivery {
+    pub id: String,
+    pub state: crate::core::DeliveryState,
+    /// When its last attempt was made (its creation, before any attempt).
+    #[serde(with = "wire_time")]
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+}
+
+impl LastDelivery {
+    fn of(delivery: &crate::core::Delivery) -> Self {
+        let attempt = delivery.attempts.last();
+        LastDelivery {
+            id: delivery.id.clone(),
+            state: delivery.state,
+            at: attempt.map_or(delivery.created_at, |attempt| attempt.at),
+            http_status: attempt.and_then(|attempt| attempt.status),
+            error: attempt.and_then(|attempt| attempt.error.clone()),
+        }
+    }
+}
+
+/// The newest delivery of a channel, if the store can tell.
+async fn last_delivery(state: &AppState, channel_id: &str) -> Option<LastDelivery> {
+    match state.store.deliveries(channel_id, 1).await {
+        Ok(deliveries) => deliveries.first().map(LastDelivery::of),
+        Err(error) => {
+            tracing::warn!(%error, channel = channel_id, "cannot read the delivery log");
+            None
+        }
+    }
 }
 
 impl<'a> ChannelView<'a> {
@@ -51,6 +90,7 @@ impl<'a> ChannelView<'a> {
             broken: &channel.broken,
             created_at: channel.created_at,
             updated_at: channel.updated_at,
+            last_delivery: None,
         }
     }
 }
@@ -135,7 +175,10 @@ pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
     let channels: Vec<Channel> = state
         .core
         .read(|registry| registry.channels().cloned().collect());
-    let views: Vec<ChannelView> = channels.iter().map(ChannelView::of).collect();
+    let mut views: Vec<ChannelView> = channels.iter().map(ChannelView::of).collect();
+    for view in &mut views {
+        view.last_delivery = last_delivery(&state, view.id).await;
+    }
     Ok(Json(json!({ "total": views.len(), "webhooks": views })).into_response())
 }
 
@@ -176,7 +219,9 @@ pub async fn get_one(
         .core
         .channel(&id)
         .ok_or_else(|| ApiError::NotFound(format!("Webhook not found: {id}")))?;
-    Ok(Json(ChannelView::of(&channel)).into_response())
+    let mut view = ChannelView::of(&channel);
+    view.last_delivery = last_delivery(&state, &id).await;
+    Ok(Json(view).into_response())
 }
 
 /// `PUT /api/webhooks/{id}`: changes the fields given. A new URL or
