@@ -49,12 +49,41 @@ impl ServerArgs {
 #[command(
     name = "laneswap-term",
     version,
-    about = "laneswap heartbeat monitor: terminal UI with the HTTP API running inside"
+    about = "laneswap heartbeat monitor: terminal UI with the HTTP API running inside",
+    after_help = "Keys: press ? in the UI for the live keymap. The UI logs to ~/.local/state/laneswap/laneswap-term.log ($XDG_STATE_HOME)."
 )]
 pub struct TermCli {
     /// Run without the terminal UI: server, stale monitor, logs to stdout.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["api_url", "paused"])]
     pub no_ui: bool,
+    /// Watch a remote laneswap (or original LaneSwap) server instead of running one, e.g. http://host:8000
+    #[arg(long, value_name = "URL", conflicts_with = "demo")]
+    pub api_url: Option<String>,
+    /// Remote mode: seconds between polls when the server has no event stream
+    #[arg(long, value_name = "SECONDS", default_value = "2")]
+    pub refresh: f64,
+    /// Colour theme: dark, light, high-contrast, or a file in $XDG_CONFIG_HOME/laneswap/themes/
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "LANESWAP_THEME",
+        default_value = "dark"
+    )]
+    pub theme: String,
+    /// Keymap: default, vim, or a file in $XDG_CONFIG_HOME/laneswap/keymaps/
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "LANESWAP_KEYMAP",
+        default_value = "default"
+    )]
+    pub keymap: String,
+    /// Start with the display frozen (SPACE resumes)
+    #[arg(long)]
+    pub paused: bool,
+    /// Start simulated services (steady, flaky, one going stale, a long task); in memory unless --store is given
+    #[arg(long)]
+    pub demo: bool,
     #[command(flatten)]
     pub server: ServerArgs,
 }
@@ -128,15 +157,50 @@ pub fn run_headless(args: &ServerArgs) -> ExitCode {
 }
 
 /// Entry of `laneswap-term`.
-pub fn run_term(cli: TermCli) -> ExitCode {
+pub fn run_term(mut cli: TermCli) -> ExitCode {
     if cli.no_ui {
         return run_headless(&cli.server);
     }
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        if cli.api_url.is_some() {
+            eprintln!("laneswap-term: --api-url needs a terminal (stdout is not one)");
+            return ExitCode::from(EXIT_CONFIG);
+        }
         eprintln!("laneswap-term: stdout is not a terminal; running headless (as with --no-ui)");
         return run_headless(&cli.server);
     }
-    run_ui(&cli.server)
+    if !(cli.refresh.is_finite() && (0.2..=3600.0).contains(&cli.refresh)) {
+        eprintln!(
+            "laneswap-term: --refresh {}: give seconds between 0.2 and 3600",
+            cli.refresh
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let theme = match crate::tui::theme::Theme::load(&cli.theme) {
+        Ok(theme) => theme,
+        Err(error) => {
+            eprintln!("laneswap-term: theme {}: {error}", cli.theme);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let keymap = match crate::tui::keymap::Keymap::load(&cli.keymap) {
+        Ok(keymap) => keymap,
+        Err(error) => {
+            eprintln!("laneswap-term: keymap {}: {error}", cli.keymap);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if cli.demo && cli.server.store.is_none() {
+        cli.server.store = Some("memory:".to_string());
+    }
+    let log_path = ui_log_path();
+    let options = crate::tui::Options {
+        keymap,
+        theme,
+        frozen: cli.paused,
+        log_file: Some(log_path.display().to_string()),
+    };
+    run_ui(&cli, options, &log_path)
 }
 
 /// Where `laneswap-term` writes its log while the UI owns the terminal.
@@ -148,42 +212,58 @@ pub fn ui_log_path() -> std::path::PathBuf {
         .join("laneswap-term.log")
 }
 
-/// The terminal UI with the server inside.
-fn run_ui(args: &ServerArgs) -> ExitCode {
-    let settings = match args.settings() {
+/// Sends tracing to the UI's log file; the guard flushes it when dropped.
+fn log_to_file(
+    log_path: &std::path::Path,
+    level: &str,
+) -> Result<tracing_appender::non_blocking::WorkerGuard, String> {
+    let log_dir = log_path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    std::fs::create_dir_all(&log_dir).map_err(|error| {
+        format!(
+            "cannot create the log directory {}: {error}",
+            log_dir.display()
+        )
+    })?;
+    let file_name = log_path
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_else(|| "laneswap-term.log".into());
+    let (writer, guard) =
+        tracing_appender::non_blocking(tracing_appender::rolling::never(&log_dir, file_name));
+    let filter = std::env::var("LANESWAP_LOG")
+        .ok()
+        .and_then(|spec| tracing_subscriber::EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(format!("laneswap={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(writer)
+        .try_init();
+    Ok(guard)
+}
+
+/// The terminal UI: with the server inside, or watching a remote one.
+fn run_ui(cli: &TermCli, options: crate::tui::Options, log_path: &std::path::Path) -> ExitCode {
+    use crate::tui::source::{local::LocalSource, remote::RemoteSource, Connection, DataSource};
+    use std::sync::Arc;
+
+    let settings = match cli.server.settings() {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("laneswap-term: {error}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let log_path = ui_log_path();
-    let log_dir = log_path
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    if let Err(error) = std::fs::create_dir_all(&log_dir) {
-        eprintln!(
-            "laneswap-term: cannot create the log directory {}: {error}",
-            log_dir.display()
-        );
-        return ExitCode::FAILURE;
-    }
-    let (writer, _guard) = tracing_appender::non_blocking(tracing_appender::rolling::never(
-        &log_dir,
-        "laneswap-term.log",
-    ));
-    let filter = std::env::var("LANESWAP_LOG")
-        .ok()
-        .and_then(|spec| tracing_subscriber::EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| {
-            tracing_subscriber::EnvFilter::new(format!("laneswap={}", settings.log_level))
-        });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(writer)
-        .try_init();
+    let _guard = match log_to_file(log_path, &settings.log_level) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("laneswap-term: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -194,23 +274,57 @@ fn run_ui(args: &ServerArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let server = match runtime.block_on(Server::start(&settings)) {
-        Ok(server) => server,
-        Err(error) => {
-            eprintln!("laneswap-term: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let (server, source, connection): (Option<Server>, Arc<dyn DataSource>, Connection) =
+        match &cli.api_url {
+            Some(url) => {
+                let refresh = std::time::Duration::from_secs_f64(cli.refresh);
+                match RemoteSource::new(url, refresh) {
+                    Ok(source) => (
+                        None,
+                        Arc::new(source),
+                        Connection::Connecting {
+                            url: url.trim_end_matches('/').to_string(),
+                        },
+                    ),
+                    Err(error) => {
+                        eprintln!("laneswap-term: {error}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+            None => {
+                let server = match runtime.block_on(Server::start(&settings)) {
+                    Ok(server) => server,
+                    Err(error) => {
+                        eprintln!("laneswap-term: {error}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                let url = server.url();
+                let source = LocalSource::new(
+                    server.core().clone(),
+                    Arc::clone(server.store()),
+                    url.clone(),
+                    settings.operator.clone(),
+                );
+                if cli.demo {
+                    let core = server.core().clone();
+                    runtime.spawn(async move { crate::tui::demo::spawn(core) });
+                }
+                (Some(server), Arc::new(source), Connection::Local { url })
+            }
+        };
     // SIGTERM or SIGINT end the UI the same way `q` does.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let signalled = std::sync::Arc::clone(&stop);
-    runtime.spawn(async move {
-        termination_signal().await;
-        signalled.store(true, std::sync::atomic::Ordering::Relaxed);
-    });
-    let shown = server.url();
-    let ui = crate::tui::run(server.core(), shown, stop);
-    let stopped = runtime.block_on(server.shutdown());
+    let ui = runtime.block_on(crate::tui::run(
+        source,
+        connection,
+        options,
+        termination_signal(),
+    ));
+    let stopped = match server {
+        Some(server) => runtime.block_on(server.shutdown()),
+        None => Ok(()),
+    };
     eprintln!("laneswap-term: log in {}", log_path.display());
     match (ui, stopped) {
         (Ok(()), Ok(())) => ExitCode::SUCCESS,

@@ -298,13 +298,16 @@ impl DataSource for RemoteSource {
             }
             Command::SaveWebhook { id, draft } => {
                 let mut body = json!({
-                    "kind": draft.kind,
                     "levels": draft.levels,
                     "services": draft.services,
                     "enabled": draft.enabled,
                 });
                 if let Some(name) = &draft.name {
                     body["name"] = json!(name);
+                }
+                // Empty: the server tells Discord by its URL.
+                if !draft.kind.is_empty() {
+                    body["kind"] = json!(draft.kind);
                 }
                 if let Some(url) = &draft.url {
                     body["url"] = json!(url);
