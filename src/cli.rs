@@ -120,7 +120,7 @@ fn init_logging(level: &str) {
 }
 
 /// Runs the headless server until a termination signal.
-pub fn run_headless(args: &ServerArgs) -> ExitCode {
+pub fn run_headless(args: &ServerArgs, demo: bool) -> ExitCode {
     let settings = match args.settings() {
         Ok(settings) => settings,
         Err(error) => {
@@ -144,6 +144,9 @@ pub fn run_headless(args: &ServerArgs) -> ExitCode {
     };
     let result = runtime.block_on(async {
         let server = Server::start(&settings).await?;
+        if demo {
+            crate::demo::spawn(server.core().clone());
+        }
         server.run_until(termination_signal()).await
     });
     match result {
@@ -158,16 +161,11 @@ pub fn run_headless(args: &ServerArgs) -> ExitCode {
 
 /// Entry of `laneswap-term`.
 pub fn run_term(mut cli: TermCli) -> ExitCode {
-    if cli.no_ui {
-        return run_headless(&cli.server);
+    if cli.demo && cli.server.store.is_none() {
+        cli.server.store = Some("memory:".to_string());
     }
-    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        if cli.api_url.is_some() {
-            eprintln!("laneswap-term: --api-url needs a terminal (stdout is not one)");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-        eprintln!("laneswap-term: stdout is not a terminal; running headless (as with --no-ui)");
-        return run_headless(&cli.server);
+    if cli.no_ui {
+        return run_headless(&cli.server, cli.demo);
     }
     if !(cli.refresh.is_finite() && (0.2..=3600.0).contains(&cli.refresh)) {
         eprintln!(
@@ -190,8 +188,13 @@ pub fn run_term(mut cli: TermCli) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    if cli.demo && cli.server.store.is_none() {
-        cli.server.store = Some("memory:".to_string());
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        if cli.api_url.is_some() {
+            eprintln!("laneswap-term: --api-url needs a terminal (stdout is not one)");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        eprintln!("laneswap-term: stdout is not a terminal; running headless (as with --no-ui)");
+        return run_headless(&cli.server, cli.demo);
     }
     let log_path = ui_log_path();
     let options = crate::tui::Options {
@@ -309,7 +312,7 @@ fn run_ui(cli: &TermCli, options: crate::tui::Options, log_path: &std::path::Pat
                 );
                 if cli.demo {
                     let core = server.core().clone();
-                    runtime.spawn(async move { crate::tui::demo::spawn(core) });
+                    runtime.spawn(async move { crate::demo::spawn(core) });
                 }
                 (Some(server), Arc::new(source), Connection::Local { url })
             }
@@ -342,6 +345,6 @@ fn run_ui(cli: &TermCli, options: crate::tui::Options, log_path: &std::path::Pat
 /// Entry of `laneswap`.
 pub fn run_laneswap(cli: LaneswapCli) -> ExitCode {
     match cli.command {
-        Command::Server(args) => run_headless(&args),
+        Command::Server(args) => run_headless(&args, false),
     }
 }

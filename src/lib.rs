@@ -22,13 +22,17 @@
 //! - [`config`]: settings layered flags > environment > `.env` > file > defaults.
 //! - [`server`]: wiring: open the store, restore the core, run the monitor
 //!   and the API until shutdown.
-//! - [`tui`]: `laneswap-term`'s terminal UI.
+//! - [`tui`]: `laneswap-term`'s terminal UI: app state and keys (`app`),
+//!   pure drawing (`view`), the data behind it (`source`: the local core or
+//!   a remote server over HTTP), themes and keymaps read from TOML.
+//! - [`demo`]: simulated services for `laneswap-term --demo`.
 //! - [`cli`]: the command lines of `laneswap` and `laneswap-term`.
 
 pub mod api;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod demo;
 pub mod notify;
 pub mod server;
 pub mod storage;

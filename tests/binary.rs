@@ -31,14 +31,19 @@ fn command(bin: &str, args: &[&str]) -> Command {
 
 /// Starts the server and waits for its "listening" log line.
 fn start(store: &str) -> Running {
-    let mut child = command(
+    spawn_listening(command(
         env!("CARGO_BIN_EXE_laneswap"),
         &["server", "--listen", "127.0.0.1:0", "--store", store],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .expect("spawn laneswap");
+    ))
+}
+
+/// Spawns a headless server and waits for its "listening" log line.
+fn spawn_listening(mut command: Command) -> Running {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn laneswap");
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -294,4 +299,100 @@ fn dotenv_in_the_working_directory_is_a_layer() {
     );
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// Bad theme and keymap files are refused before the UI starts, naming the
+/// file, the line and the reason; unknown names list what exists.
+#[test]
+fn bad_theme_and_keymap_files_are_refused_with_file_and_line() {
+    let config = tempfile::tempdir().unwrap();
+    let themes = config.path().join("laneswap/themes");
+    let keymaps = config.path().join("laneswap/keymaps");
+    std::fs::create_dir_all(&themes).unwrap();
+    std::fs::create_dir_all(&keymaps).unwrap();
+    std::fs::write(
+        themes.join("mine.toml"),
+        "inherits = \"dark\"\n[styles]\n\"status.stale\" = \"purplish\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        keymaps.join("mine.toml"),
+        "[[bind]]\non = \"x\"\nrun = \"quit\"\n[[bind]]\non = \"x\"\nrun = \"help\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let output = command(env!("CARGO_BIN_EXE_laneswap-term"), args)
+            .env("XDG_CONFIG_HOME", config.path())
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let theme_file = themes.join("mine.toml").display().to_string();
+    let (code, stderr) = run(&["--theme", "mine"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{theme_file}:3: bad colour `purplish`")),
+        "{stderr}"
+    );
+
+    let keymap_file = keymaps.join("mine.toml").display().to_string();
+    let (code, stderr) = run(&["--keymap", "mine"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{keymap_file}:5: key `x` is bound twice (first on line 2)"
+        )),
+        "{stderr}"
+    );
+
+    let (code, stderr) = run(&["--theme", "neon"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no theme named `neon` (available: dark, light, high-contrast, mine)"),
+        "{stderr}"
+    );
+
+    // A user file named like a built-in patches it: still valid, so the
+    // (non-terminal) run goes on headless; stop it at once.
+    std::fs::write(
+        themes.join("dark.toml"),
+        "[styles]\n\"status.stale\" = \"#ff00ff\"\n",
+    )
+    .unwrap();
+    let (code, stderr) = run(&["--theme", "dark", "--refresh", "0"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("--refresh 0: give seconds between 0.2 and 3600"),
+        "{stderr}"
+    );
+}
+
+/// `--demo` without a terminal runs the simulated services headless, in
+/// memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_simulated_services() {
+    let mut running = spawn_listening(command(
+        env!("CARGO_BIN_EXE_laneswap-term"),
+        &["--no-ui", "--demo", "--listen", "127.0.0.1:0"],
+    ));
+    let http = Http::new(running.url.clone());
+    let started = Instant::now();
+    let listing = loop {
+        let listing = http.get("/api/services").await.body;
+        if listing["summary"]["total"] == 5
+            && listing["services"]["demo-checkout"]["last_heartbeat"].is_string()
+        {
+            break listing;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "{listing}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(listing["services"]["demo-cron"]["name"], "legacy-cron");
+    let tasks = http.get("/api/progress").await.body;
+    assert_eq!(tasks["tasks"][0]["task_name"], "render-monthly-pdfs");
+    running.child.kill().unwrap();
+    let _ = running.child.wait();
 }

@@ -14,7 +14,6 @@
 
 pub mod app;
 pub mod data;
-pub mod demo;
 pub mod files;
 pub mod fixtures;
 pub mod keymap;

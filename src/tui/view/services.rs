@@ -77,7 +77,7 @@ fn render_table(frame: &mut Frame, app: &App, area: Rect, now: DateTime<Utc>) {
     let rows = app.order[start..end].iter().map(|&index| {
         let row = &app.data.services[index];
         let status = if row.paused {
-            format!("{} {} ⏸", status_symbol(row.status), row.status)
+            format!("{} {} ‖", status_symbol(row.status), row.status)
         } else {
             format!("{} {}", status_symbol(row.status), row.status)
         };
