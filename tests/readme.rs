@@ -26,3 +26,22 @@ fn ci_runs_the_readme_test_command() {
     assert!(readme.contains(&format!("```sh\n{command}\n```")));
     assert!(ci.lines().any(|line| line.trim() == command));
 }
+
+#[test]
+fn the_readme_shows_every_screenshot_and_they_are_up_to_date() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    for scene in laneswap::tui::screenshot::scenes() {
+        let path = format!("screenshots/{}.svg", scene.name);
+        assert!(
+            readme.contains(&format!("({path})")),
+            "README does not show {path}"
+        );
+        let committed = std::fs::read_to_string(format!("{root}/{path}"))
+            .unwrap_or_else(|_| panic!("{path} is missing: cargo run --example screenshots"));
+        assert!(
+            committed == scene.svg(),
+            "{path} is out of date: cargo run --example screenshots"
+        );
+    }
+}

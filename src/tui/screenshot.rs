@@ -4,8 +4,19 @@
 
 use std::fmt::Write;
 
+use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
+use ratatui::Terminal;
+
+use super::app::{App, Msg};
+use super::fixtures;
+use super::view::render;
+
+/// Size of every screenshot, in cells.
+pub const WIDTH: u16 = 120;
+pub const HEIGHT: u16 = 32;
 
 /// Width and height of one cell, in SVG pixels, at 14 px type.
 const CELL_WIDTH: f64 = 8.4;
@@ -157,6 +168,59 @@ pub fn svg(buffer: &Buffer, backdrop: Backdrop) -> String {
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// One screenshot: a file name, the fixture app after some keys, and the
+/// terminal colours it is shown on.
+pub struct Scene {
+    pub name: &'static str,
+    pub app: App,
+    pub backdrop: Backdrop,
+}
+
+fn scene(name: &'static str, theme: &str, keys: &[KeyCode], backdrop: Backdrop) -> Scene {
+    let mut app = fixtures::app(theme);
+    for code in keys {
+        app.update(Msg::Key(KeyEvent::new(*code, KeyModifiers::NONE)));
+    }
+    Scene {
+        name,
+        app,
+        backdrop,
+    }
+}
+
+fn typed(text: &str) -> impl Iterator<Item = KeyCode> + '_ {
+    text.chars().map(KeyCode::Char)
+}
+
+/// Every screenshot the README shows.
+pub fn scenes() -> Vec<Scene> {
+    let mut ack: Vec<KeyCode> = vec![KeyCode::Char('2'), KeyCode::Char('a')];
+    ack.extend(typed("swapping the disk"));
+    ack.push(KeyCode::Tab);
+    ack.extend(typed("2h"));
+    vec![
+        scene("services", "dark", &[], DARK),
+        scene("detail", "dark", &[KeyCode::Enter], DARK),
+        scene("alerts", "dark", &[KeyCode::Char('2')], DARK),
+        scene("acknowledge", "dark", &ack, DARK),
+        scene("progress", "dark", &[KeyCode::Char('3')], DARK),
+        scene("webhooks", "dark", &[KeyCode::Char('4')], DARK),
+        scene("help", "dark", &[KeyCode::Char('?')], DARK),
+        scene("theme-light", "light", &[KeyCode::Enter], LIGHT),
+        scene("theme-high-contrast", "high-contrast", &[], DARK),
+    ]
+}
+
+impl Scene {
+    /// The scene drawn and written as SVG.
+    pub fn svg(&self) -> String {
+        // The test backend cannot fail.
+        let Ok(mut terminal) = Terminal::new(TestBackend::new(WIDTH, HEIGHT));
+        let Ok(_) = terminal.draw(|frame| render(frame, &self.app, fixtures::now()));
+        svg(terminal.backend().buffer(), self.backdrop)
+    }
 }
 
 #[cfg(test)]
