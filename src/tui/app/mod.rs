@@ -231,27 +231,26 @@ impl App {
         let mut order: Vec<usize> = (0..services.len())
             .filter(|&i| needle.is_empty() || matches(&services[i], &needle))
             .collect();
+        // Keys are computed once per row (lower-casing inside a comparator
+        // would allocate on every comparison).
         match self.sort {
-            SortOrder::Severity => order.sort_by(|&a, &b| {
-                let (a, b) = (&services[a], &services[b]);
-                b.status
-                    .severity()
-                    .cmp(&a.status.severity())
-                    .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
-                    .then_with(|| a.id.cmp(&b.id))
+            SortOrder::Severity => order.sort_by_cached_key(|&i| {
+                let service = &services[i];
+                (
+                    std::cmp::Reverse(service.status.severity()),
+                    service.name.to_lowercase(),
+                    i,
+                )
             }),
-            SortOrder::Name => order.sort_by(|&a, &b| {
-                let (a, b) = (&services[a], &services[b]);
-                a.name
-                    .to_lowercase()
-                    .cmp(&b.name.to_lowercase())
-                    .then_with(|| a.id.cmp(&b.id))
-            }),
-            SortOrder::LastHeartbeat => order.sort_by(|&a, &b| {
-                let (a, b) = (&services[a], &services[b]);
-                a.last_heartbeat
-                    .cmp(&b.last_heartbeat)
-                    .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+            SortOrder::Name => {
+                order.sort_by_cached_key(|&i| (services[i].name.to_lowercase(), i));
+            }
+            SortOrder::LastHeartbeat => order.sort_by_cached_key(|&i| {
+                (
+                    services[i].last_heartbeat,
+                    services[i].name.to_lowercase(),
+                    i,
+                )
             }),
         }
         self.order = order;

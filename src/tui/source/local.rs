@@ -52,11 +52,11 @@ impl DataSource for LocalSource {
     async fn snapshot(&self, focus: Option<&str>) -> Result<Dataset, SourceError> {
         let now = self.core.now();
         let stall_after = self.core.config().task_stall_after_secs;
-        let (mut data, channels) = self.core.read(|registry| {
-            let data = read_registry(registry, focus, now, stall_after);
+        let (taken, channels) = self.core.read(|registry| {
             let channels: Vec<Channel> = registry.channels().cloned().collect();
-            (data, channels)
+            (take(registry, focus), channels)
         });
+        let mut data = build(taken, now, stall_after);
         let mut rows = Vec::with_capacity(channels.len());
         for channel in &channels {
             let last = match self.store.deliveries(&channel.id, 1).await {
@@ -189,20 +189,54 @@ fn refused(error: CoreError) -> SourceError {
     }
 }
 
-/// Reads the screens' data from the registry (under its lock: no I/O).
-pub fn read_registry(
-    registry: &Registry,
-    focus: Option<&str>,
-    now: DateTime<Utc>,
-    stall_after_secs: f64,
-) -> Dataset {
-    let tasks: Vec<TaskRow> = registry
-        .tasks()
+/// What a snapshot copies out of the registry while holding its lock:
+/// cheap clones (records share their metadata and events), nothing more.
+pub struct Taken {
+    services: Vec<ServiceRecord>,
+    tasks: Vec<ProgressTask>,
+    alerts: Vec<Alert>,
+    /// The focused service's deadline.
+    deadline: Option<DateTime<Utc>>,
+    focus: Option<String>,
+}
+
+/// Copies what the screens need out of the registry (under its lock).
+pub fn take(registry: &Registry, focus: Option<&str>) -> Taken {
+    let book = registry.alerts();
+    let mut alerts: Vec<Alert> = book
+        .iter()
+        .rev()
+        .filter(|alert| alert.is_active())
+        .cloned()
+        .collect();
+    let resolved_wanted = ALERTS_SHOWN.saturating_sub(alerts.len());
+    alerts.extend(
+        book.iter()
+            .rev()
+            .filter(|alert| !alert.is_active())
+            .take(resolved_wanted)
+            .cloned(),
+    );
+    Taken {
+        services: registry.services().cloned().collect(),
+        tasks: registry.tasks().cloned().collect(),
+        alerts,
+        deadline: focus.and_then(|id| registry.deadline_of(id)),
+        focus: focus.map(str::to_string),
+    }
+}
+
+/// Builds the screens' data from what [`take`] copied (no lock held).
+pub fn build(taken: Taken, now: DateTime<Utc>, stall_after_secs: f64) -> Dataset {
+    let tasks: Vec<TaskRow> = taken
+        .tasks
+        .iter()
         .map(|task| task_row(task, now, stall_after_secs))
         .collect();
     let progress = progress_by_service(&tasks);
-    let services = registry
-        .services()
+    let services = taken
+        .services
+        .iter()
         .map(|record| ServiceRow {
             id: clean(&record.id),
             name: clean(&record.name),
@@ -213,28 +247,16 @@ pub fn read_registry(
             progress: progress.get(record.id.as_str()).copied(),
         })
         .collect();
-    let detail = focus
-        .and_then(|id| registry.get(id))
-        .map(|record| detail_of(record, registry.deadline_of(&record.id), now));
-    let book = registry.alerts();
-    let mut alerts: Vec<AlertRow> = book
-        .iter()
-        .rev()
-        .filter(|alert| alert.is_active())
-        .map(alert_row)
-        .collect();
-    alerts.extend(
-        book.iter()
-            .rev()
-            .filter(|alert| !alert.is_active())
-            .take(ALERTS_SHOWN.saturating_sub(alerts.len()))
-            .map(alert_row),
-    );
+    let detail = taken
+        .focus
+        .as_deref()
+        .and_then(|id| taken.services.iter().find(|record| record.id == id))
+        .map(|record| detail_of(record, taken.deadline, now));
     Dataset {
         services,
         detail,
         tasks,
-        alerts: Some(alerts),
+        alerts: Some(taken.alerts.iter().map(alert_row).collect()),
         channels: None,
         has_progress: true,
         taken_at: Some(now),
