@@ -31,7 +31,14 @@ impl Screen {
     fn wait_for(&self, needle: &str, limit: Duration) -> Option<Duration> {
         let started = Instant::now();
         while started.elapsed() < limit {
-            if self.0.lock().expect("parser").screen().contents().contains(needle) {
+            if self
+                .0
+                .lock()
+                .expect("parser")
+                .screen()
+                .contents()
+                .contains(needle)
+            {
                 return Some(started.elapsed());
             }
             std::thread::sleep(Duration::from_micros(500));
@@ -90,7 +97,12 @@ fn main() {
         .expect("pty");
     let binary = env!("CARGO_BIN_EXE_laneswap-term");
     let mut command = CommandBuilder::new(binary);
-    command.args(["--listen", &format!("127.0.0.1:{port}"), "--store", "memory:"]);
+    command.args([
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--store",
+        "memory:",
+    ]);
     command.env("XDG_STATE_HOME", state.path());
     command.env("XDG_CONFIG_HOME", state.path());
     command.env("TERM", "xterm-256color");

@@ -167,6 +167,17 @@ pub fn run_term(mut cli: TermCli) -> ExitCode {
     if cli.no_ui {
         return run_headless(&cli.server, cli.demo);
     }
+    if let Some(url) = &cli.api_url {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"));
+        if rest.is_none_or(|rest| rest.trim_matches('/').is_empty()) {
+            eprintln!(
+                "laneswap-term: --api-url {url:?}: give the server's base URL, e.g. http://127.0.0.1:8000"
+            );
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    }
     if !(cli.refresh.is_finite() && (0.2..=3600.0).contains(&cli.refresh)) {
         eprintln!(
             "laneswap-term: --refresh {}: give seconds between 0.2 and 3600",

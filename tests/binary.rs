@@ -348,6 +348,13 @@ fn bad_theme_and_keymap_files_are_refused_with_file_and_line() {
         "{stderr}"
     );
 
+    let (code, stderr) = run(&["--api-url", "localhost:8000"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("give the server's base URL, e.g. http://127.0.0.1:8000"),
+        "{stderr}"
+    );
+
     let (code, stderr) = run(&["--theme", "neon"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(

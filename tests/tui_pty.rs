@@ -22,7 +22,7 @@ struct Term {
     raw: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
-    _master: Box<dyn MasterPty + Send>,
+    master: Box<dyn MasterPty + Send>,
     _dirs: tempfile::TempDir,
 }
 
@@ -69,7 +69,7 @@ impl Term {
             raw,
             writer,
             child,
-            _master: pty.master,
+            master: pty.master,
             _dirs: dirs,
         }
     }
@@ -120,10 +120,41 @@ impl Term {
         None
     }
 
+    /// Resizes the terminal (the UI redraws at the new size).
+    fn resize(&self, rows: u16, cols: u16) {
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        self.parser.lock().unwrap().screen_mut().set_size(
+            std::num::NonZero::new(rows).unwrap(),
+            std::num::NonZero::new(cols).unwrap(),
+        );
+    }
+
+    /// Sends SIGTERM and checks the same clean exit as `q`.
+    fn terminate(self) {
+        let pid = self.child.process_id().unwrap();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success());
+        self.wait_restored();
+    }
+
     /// Presses `q` and waits for a clean exit; checks the terminal was
     /// given back (alternate screen left, cursor shown).
     fn quit(mut self) {
         self.keys("q");
+        self.wait_restored();
+    }
+
+    fn wait_restored(mut self) {
         let started = Instant::now();
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -251,7 +282,16 @@ async fn escape_sequences_from_the_network_never_reach_the_terminal() {
     ] {
         assert!(!raw.contains(injected), "{injected:?} reached the terminal");
     }
-    term.quit();
+    // A resize redraws at the new size; SIGTERM ends the UI like `q`.
+    term.resize(20, 90);
+    let (text, _) = term.wait_for("? help");
+    let last = text.lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.contains("? help"),
+        "the status bar is on the new last row: {text}"
+    );
+    assert_eq!(text.lines().count(), 20, "{text}");
+    term.terminate();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,8 +364,13 @@ async fn remote_mode_polls_a_server_without_the_stream() {
         "summary": {"total": 1}
     })));
     let url = original_style_server(services.clone()).await;
-    let mut term = Term::start(&["--api-url", &url, "--refresh", "0.5"]);
+    let mut term = Term::start(&["--api-url", &url, "--refresh", "0.5", "--paused"]);
     term.wait_for("polling every");
+    term.wait_for("PAUSED");
+    // Started frozen: nothing is shown until SPACE.
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(!term.text().contains("legacy-billing"));
+    term.keys(" ");
     term.wait_for("legacy-billing");
     services.lock().unwrap()["services"]["o-2"] = original_record(
         "o-2",

@@ -65,7 +65,14 @@ pub async fn run(
     let input_stop = Arc::new(AtomicBool::new(false));
     let reader = spawn_input_reader(input_tx, Arc::clone(&input_stop));
 
-    let mut terminal = ratatui::init();
+    let mut terminal = match ratatui::try_init() {
+        Ok(terminal) => terminal,
+        Err(error) => {
+            input_stop.store(true, Ordering::Relaxed);
+            driver.abort();
+            return Err(error);
+        }
+    };
     let result = async {
         if let Ok(size) = terminal.size() {
             app.update(Msg::Resize { rows: size.height });
