@@ -245,6 +245,12 @@ async fn not_found_marks_the_channel_broken() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(broken.as_str().unwrap().contains("404"), "{broken}");
+    // The listing tells the channel's health: its last attempt got a 404
+    // (the delivery waits, unsent, for the channel to be fixed).
+    let listing = http.get("/api/webhooks").await.body;
+    let last = &listing["webhooks"][0]["last_delivery"];
+    assert_eq!(last["http_status"], 404, "{listing}");
+    assert!(last["error"].as_str().unwrap().contains("404"), "{listing}");
     beat(&http, &id, "healthy").await;
     beat(&http, &id, "error").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -411,6 +417,10 @@ async fn test_send_and_the_delivery_log() {
     assert_eq!(entry["state"], "delivered");
     assert_eq!(entry["attempts"][0]["status"], 200);
     assert!(entry["attempts"][0]["latency_ms"].is_u64());
+    let one = http.get(&format!("/api/webhooks/{channel_id}")).await.body;
+    assert_eq!(one["last_delivery"]["id"], delivery_id.as_str());
+    assert_eq!(one["last_delivery"]["state"], "delivered");
+    assert_eq!(one["last_delivery"]["http_status"], 200);
     assert_eq!(
         http.send(http.client.post(http.url("/api/webhooks/nope/test")))
             .await

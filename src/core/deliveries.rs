@@ -83,3 +83,23 @@ impl Delivery {
         }
     }
 }
+
+/// How many of a channel's newest deliveries [`latest_activity`] looks at.
+pub const HEALTH_WINDOW: usize = 20;
+
+/// The delivery that best tells a channel's health: among `newest_first`,
+/// the one attempted most recently (a queue behind a back-off has newer
+/// deliveries with no attempt yet), else the newest.
+pub fn latest_activity(newest_first: &[Delivery]) -> Option<&Delivery> {
+    newest_first
+        .iter()
+        .filter_map(|delivery| {
+            delivery
+                .attempts
+                .last()
+                .map(|attempt| (attempt.at, delivery))
+        })
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, delivery)| delivery)
+        .or_else(|| newest_first.first())
+}

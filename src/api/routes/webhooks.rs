@@ -35,7 +35,8 @@ pub struct ChannelView<'a> {
     pub created_at: chrono::DateTime<chrono::Utc>,
     #[serde(with = "wire_time")]
     pub updated_at: chrono::DateTime<chrono::Utc>,
-    /// The newest delivery (listing and get-one only): the channel's health.
+    /// The most recently attempted delivery (listing and get-one only):
+    /// the channel's health.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_delivery: Option<LastDelivery>,
 }
@@ -65,10 +66,17 @@ impl LastDelivery {
     }
 }
 
-/// The newest delivery of a channel, if the store can tell.
+/// The channel's most recently attempted delivery (else its newest), if
+/// the store can tell.
 async fn last_delivery(state: &AppState, channel_id: &str) -> Option<LastDelivery> {
-    match state.store.deliveries(channel_id, 1).await {
-        Ok(deliveries) => deliveries.first().map(LastDelivery::of),
+    match state
+        .store
+        .deliveries(channel_id, crate::core::deliveries::HEALTH_WINDOW)
+        .await
+    {
+        Ok(deliveries) => {
+            crate::core::deliveries::latest_activity(&deliveries).map(LastDelivery::of)
+        }
         Err(error) => {
             tracing::warn!(%error, channel = channel_id, "cannot read the delivery log");
             None

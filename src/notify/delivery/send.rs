@@ -80,7 +80,21 @@ fn network_error(error: reqwest::Error) -> Outcome {
     } else {
         "network error"
     };
-    Outcome::Retry(None, format!("{kind}: {}", error.without_url()))
+    // The innermost cause says what happened ("Connection refused"); the
+    // URL is left out, it carries the channel's secret.
+    let mut cause = None;
+    let mut source = std::error::Error::source(&error);
+    while let Some(inner) = source {
+        cause = Some(inner.to_string());
+        source = inner.source();
+    }
+    let error = error.without_url();
+    match cause {
+        Some(cause) if !cause.is_empty() => {
+            Outcome::Retry(None, format!("{kind}: {error} ({cause})"))
+        }
+        _ => Outcome::Retry(None, format!("{kind}: {error}")),
+    }
 }
 
 async fn post(context: &Context, channel: &Channel, batch: &[Delivery]) -> Outcome {

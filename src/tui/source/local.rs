@@ -59,8 +59,9 @@ impl DataSource for LocalSource {
         let mut data = build(taken, now, stall_after);
         let mut rows = Vec::with_capacity(channels.len());
         for channel in &channels {
-            let last = match self.store.deliveries(&channel.id, 1).await {
-                Ok(mut deliveries) => deliveries.pop(),
+            let recent = crate::core::deliveries::HEALTH_WINDOW;
+            let last = match self.store.deliveries(&channel.id, recent).await {
+                Ok(deliveries) => crate::core::deliveries::latest_activity(&deliveries).cloned(),
                 Err(error) => {
                     tracing::warn!(%error, channel = %channel.id, "cannot read the delivery log");
                     None
@@ -268,9 +269,14 @@ fn detail_of(
     deadline: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> ServiceDetail {
-    let events: Vec<EventRow> = record
-        .events
-        .decoded()
+    let decoded = record.events.decoded();
+    // The rhythm is the heartbeats' (a stale flip is not a beat).
+    let times: Vec<DateTime<Utc>> = decoded
+        .iter()
+        .filter(|event| event.kind == crate::core::model::EventKind::Heartbeat)
+        .map(|event| event.timestamp)
+        .collect();
+    let events: Vec<EventRow> = decoded
         .into_iter()
         .map(|event| EventRow {
             at: event.timestamp,
@@ -278,7 +284,6 @@ fn detail_of(
             message: clean(&event.message),
         })
         .collect();
-    let times: Vec<DateTime<Utc>> = events.iter().map(|event| event.at).collect();
     let shown = events.len().saturating_sub(EVENTS_SHOWN);
     ServiceDetail {
         id: clean(&record.id),

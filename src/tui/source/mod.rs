@@ -170,6 +170,10 @@ pub enum Feed {
 /// little enough that ingest at full load does not turn into redraws.
 pub const MIN_REFRESH: Duration = Duration::from_millis(200);
 
+/// The longest time between two snapshots, for what changes without an
+/// event (delivery attempts, stalled tasks).
+pub const MAX_REFRESH: Duration = Duration::from_secs(5);
+
 /// Runs a source for the UI until `requests` closes: change signals become
 /// snapshots, requests become commands, everything goes back on `feed`.
 pub async fn drive(
@@ -186,6 +190,8 @@ pub async fn drive(
     let mut focus: Option<String> = None;
     let mut dirty = true;
     let mut last = tokio::time::Instant::now() - MIN_REFRESH;
+    let mut periodic = tokio::time::interval(MAX_REFRESH);
+    periodic.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         if dirty {
             let due = last + MIN_REFRESH;
@@ -225,6 +231,7 @@ pub async fn drive(
                 }
                 None => break,
             },
+            _ = periodic.tick() => dirty = true,
             result = done.recv() => {
                 if let Some(result) = result {
                     if feed.send(Feed::Done(result)).is_err() {

@@ -502,17 +502,30 @@ fn read_services(body: &Value, focus: Option<&str>, tasks: &[TaskRow]) -> Datase
 }
 
 fn detail_of(record: &Value, id: &str) -> ServiceDetail {
-    let events: Vec<EventRow> = list(record, "events")
+    let events: Vec<(bool, EventRow)> = list(record, "events")
         .filter(|event| event.is_object())
         .filter_map(|event| {
-            Some(EventRow {
-                at: time(event, "timestamp")?,
-                status: status(event, "status"),
-                message: text(event, "message"),
-            })
+            // The original's events are all heartbeats (and may lack `type`).
+            let beat = event
+                .get("type")
+                .and_then(Value::as_str)
+                .is_none_or(|kind| kind == "heartbeat");
+            Some((
+                beat,
+                EventRow {
+                    at: time(event, "timestamp")?,
+                    status: status(event, "status"),
+                    message: text(event, "message"),
+                },
+            ))
         })
         .collect();
-    let times: Vec<DateTime<Utc>> = events.iter().map(|event| event.at).collect();
+    let times: Vec<DateTime<Utc>> = events
+        .iter()
+        .filter(|(beat, _)| *beat)
+        .map(|(_, event)| event.at)
+        .collect();
+    let events: Vec<EventRow> = events.into_iter().map(|(_, event)| event).collect();
     let shown = events.len().saturating_sub(EVENTS_SHOWN);
     ServiceDetail {
         id: id.to_string(),
