@@ -98,6 +98,61 @@ pub fn find(
     Ok((builtin, user))
 }
 
+/// Something built from layered files (a theme, a keymap): the built-in
+/// file of a name, then the user's file of that name, each of which may
+/// `inherits` another name first.
+pub trait Layered {
+    /// The directory of its files: `themes` or `keymaps`.
+    const KIND: &'static str;
+    /// How errors name it: `theme` or `keymap`.
+    const WHAT: &'static str;
+    const BUILTIN: &'static [(&'static str, &'static str)];
+
+    /// Applies one file (calling [`inherit`] for its `inherits`).
+    fn layer(&mut self, source: &Source, depth: usize) -> Result<(), FileError>;
+}
+
+/// Applies the built-in and the user's file named `name`, in that order.
+pub fn layer_named<T: Layered>(target: &mut T, name: &str, depth: usize) -> Result<(), FileError> {
+    let (builtin, user) = find(T::KIND, name, T::BUILTIN)?;
+    if builtin.is_none() && user.is_none() {
+        return Err(FileError {
+            file: format!("{}/{name}.toml", T::KIND),
+            line: 0,
+            reason: format!(
+                "no {} named `{name}` (available: {})",
+                T::WHAT,
+                available(T::KIND, T::BUILTIN).join(", ")
+            ),
+        });
+    }
+    for source in [builtin, user].into_iter().flatten() {
+        target.layer(&source, depth)?;
+    }
+    Ok(())
+}
+
+/// Applies the parent a file `inherits`; an error about the parent's name
+/// points at the `inherits` line.
+pub fn inherit<T: Layered>(
+    target: &mut T,
+    source: &Source,
+    parent: &toml::Spanned<String>,
+    depth: usize,
+) -> Result<(), FileError> {
+    let at = parent.span().start;
+    if depth > 8 {
+        return Err(source.error_at(at, "`inherits` goes round in a loop"));
+    }
+    layer_named(target, parent.get_ref(), depth + 1).map_err(|inner| {
+        if inner.line == 0 {
+            source.error_at(at, inner.reason)
+        } else {
+            inner
+        }
+    })
+}
+
 /// Names available for `kind`: built-ins, then the user's.
 pub fn available(kind: &str, builtins: &[(&str, &str)]) -> Vec<String> {
     let mut names: Vec<String> = builtins.iter().map(|(name, _)| name.to_string()).collect();

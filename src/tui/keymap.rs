@@ -20,7 +20,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::files::{self, FileError, Source};
+use super::files::{self, FileError, Layered, Source};
 
 /// Everything a key can ask for. The names are the keymap files' `run`
 /// values.
@@ -312,7 +312,7 @@ impl Keymap {
             by_key: HashMap::new(),
             bindings: Vec::new(),
         };
-        keymap.layer_named(name, 0)?;
+        files::layer_named(&mut keymap, name, 0)?;
         Ok(keymap)
     }
 
@@ -342,80 +342,6 @@ impl Keymap {
         };
         keymap.layer(source, 0)?;
         Ok(keymap)
-    }
-
-    fn layer_named(&mut self, name: &str, depth: usize) -> Result<(), FileError> {
-        let (builtin, user) = files::find("keymaps", name, BUILTIN)?;
-        if builtin.is_none() && user.is_none() {
-            return Err(FileError {
-                file: format!("keymaps/{name}.toml"),
-                line: 0,
-                reason: format!(
-                    "no keymap named `{name}` (available: {})",
-                    files::available("keymaps", BUILTIN).join(", ")
-                ),
-            });
-        }
-        for source in [builtin, user].into_iter().flatten() {
-            self.layer(&source, depth)?;
-        }
-        Ok(())
-    }
-
-    fn layer(&mut self, source: &Source, depth: usize) -> Result<(), FileError> {
-        let file: KeymapFile = source.parse()?;
-        if let Some(parent) = &file.inherits {
-            if depth > 8 {
-                return Err(source.error_at(parent.span().start, "`inherits` goes round in a loop"));
-            }
-            self.layer_named(parent.get_ref(), depth + 1)
-                .map_err(|inner| {
-                    if inner.line == 0 {
-                        source.error_at(parent.span().start, inner.reason)
-                    } else {
-                        inner
-                    }
-                })?;
-        }
-        let mut seen: HashMap<Key, usize> = HashMap::new();
-        for row in &file.bind {
-            let run = row.run.get_ref();
-            let action = if run == "none" {
-                None
-            } else {
-                Some(Action::parse(run).ok_or_else(|| {
-                    source.error_at(
-                        row.run.span().start,
-                        format!(
-                            "unknown action `{run}` (actions: {}, or none)",
-                            Action::ALL
-                                .iter()
-                                .map(|a| a.name())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    )
-                })?)
-            };
-            let mut keys = Vec::new();
-            for text in row.on.get_ref().keys() {
-                let key = Key::parse(text)
-                    .map_err(|reason| source.error_at(row.on.span().start, reason))?;
-                let line = files::line_of(&source.text, row.on.span().start);
-                if let Some(first) = seen.insert(key, line) {
-                    return Err(source.error_at(
-                        row.on.span().start,
-                        format!("key `{text}` is bound twice (first on line {first})"),
-                    ));
-                }
-                keys.push(key);
-            }
-            if keys.is_empty() {
-                return Err(source.error_at(row.on.span().start, "`on` names no key"));
-            }
-            self.rebind(keys, action, &row.desc);
-        }
-        Ok(())
     }
 
     /// Binds `keys` to `action` (or unbinds them), taking them away from
@@ -470,6 +396,58 @@ impl Keymap {
             .find(|binding| binding.action == action)
             .and_then(|binding| binding.keys.first())
             .map(Key::label)
+    }
+}
+
+impl files::Layered for Keymap {
+    const KIND: &'static str = "keymaps";
+    const WHAT: &'static str = "keymap";
+    const BUILTIN: &'static [(&'static str, &'static str)] = BUILTIN;
+
+    fn layer(&mut self, source: &Source, depth: usize) -> Result<(), FileError> {
+        let file: KeymapFile = source.parse()?;
+        if let Some(parent) = &file.inherits {
+            files::inherit(self, source, parent, depth)?;
+        }
+        let mut seen: HashMap<Key, usize> = HashMap::new();
+        for row in &file.bind {
+            let run = row.run.get_ref();
+            let action = if run == "none" {
+                None
+            } else {
+                Some(Action::parse(run).ok_or_else(|| {
+                    source.error_at(
+                        row.run.span().start,
+                        format!(
+                            "unknown action `{run}` (actions: {}, or none)",
+                            Action::ALL
+                                .iter()
+                                .map(|a| a.name())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                })?)
+            };
+            let mut keys = Vec::new();
+            for text in row.on.get_ref().keys() {
+                let key = Key::parse(text)
+                    .map_err(|reason| source.error_at(row.on.span().start, reason))?;
+                let line = files::line_of(&source.text, row.on.span().start);
+                if let Some(first) = seen.insert(key, line) {
+                    return Err(source.error_at(
+                        row.on.span().start,
+                        format!("key `{text}` is bound twice (first on line {first})"),
+                    ));
+                }
+                keys.push(key);
+            }
+            if keys.is_empty() {
+                return Err(source.error_at(row.on.span().start, "`on` names no key"));
+            }
+            self.rebind(keys, action, &row.desc);
+        }
+        Ok(())
     }
 }
 

@@ -24,7 +24,7 @@ use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::files::{self, FileError, Source};
+use super::files::{self, FileError, Layered, Source};
 use crate::core::Status;
 
 /// Every role a theme may colour.
@@ -114,7 +114,7 @@ impl Theme {
     /// that name, or the user's file alone.
     pub fn load(name: &str) -> Result<Theme, FileError> {
         let mut theme = Theme::empty(name);
-        theme.layer_named(name, 0)?;
+        files::layer_named(&mut theme, name, 0)?;
         theme.resolve();
         Ok(theme)
     }
@@ -147,94 +147,6 @@ impl Theme {
             set: HashMap::new(),
             resolved: HashMap::new(),
         }
-    }
-
-    fn layer_named(&mut self, name: &str, depth: usize) -> Result<(), FileError> {
-        let (builtin, user) = files::find("themes", name, BUILTIN)?;
-        if builtin.is_none() && user.is_none() {
-            return Err(FileError {
-                file: format!("themes/{name}.toml"),
-                line: 0,
-                reason: format!(
-                    "no theme named `{name}` (available: {})",
-                    files::available("themes", BUILTIN).join(", ")
-                ),
-            });
-        }
-        for source in [builtin, user].into_iter().flatten() {
-            self.layer(&source, depth)?;
-        }
-        Ok(())
-    }
-
-    fn layer(&mut self, source: &Source, depth: usize) -> Result<(), FileError> {
-        let file: ThemeFile = source.parse().map_err(|mut error| {
-            if error.reason.contains("untagged enum StyleSpec") {
-                error.reason = "a style is a colour string or { fg, bg, modifiers = [...] }".into();
-            }
-            error
-        })?;
-        if let Some(parent) = &file.inherits {
-            if depth > 8 {
-                return Err(source.error_at(parent.span().start, "`inherits` goes round in a loop"));
-            }
-            self.layer_named(parent.get_ref(), depth + 1)
-                .map_err(|inner| {
-                    if inner.line == 0 {
-                        source.error_at(parent.span().start, inner.reason)
-                    } else {
-                        inner
-                    }
-                })?;
-        }
-        let colour = |text: &str, offset: usize| -> Result<Color, FileError> {
-            if let Some(named) = file.palette.get(text) {
-                return named.get_ref().parse::<Color>().map_err(|_| {
-                    source.error_at(
-                        named.span().start,
-                        format!("bad colour `{}` in the palette", named.get_ref()),
-                    )
-                });
-            }
-            text.parse::<Color>().map_err(|_| {
-                source.error_at(
-                    offset,
-                    format!("bad colour `{text}` (a name such as `light-red`, `#rrggbb`, 0-255, or a palette name)"),
-                )
-            })
-        };
-        for (name, spec) in &file.styles {
-            if !ROLES.contains(&name.as_str()) {
-                return Err(source.error_at(
-                    spec.span().start,
-                    format!("unknown role `{name}` (roles: {})", ROLES.join(", ")),
-                ));
-            }
-            let at = spec.span().start;
-            let style = match spec.get_ref() {
-                StyleSpec::Colour(text) => Style::new().fg(colour(text, at)?),
-                StyleSpec::Full { fg, bg, modifiers } => {
-                    let mut style = Style::new();
-                    if let Some(fg) = fg {
-                        style = style.fg(colour(fg, at)?);
-                    }
-                    if let Some(bg) = bg {
-                        style = style.bg(colour(bg, at)?);
-                    }
-                    for modifier in modifiers {
-                        style = style.add_modifier(parse_modifier(modifier).ok_or_else(|| {
-                            source.error_at(
-                                at,
-                                format!("unknown modifier `{modifier}` (bold, dim, italic, underlined, reversed, crossed-out)"),
-                            )
-                        })?);
-                    }
-                    style
-                }
-            };
-            self.set.insert(name.clone(), style);
-        }
-        Ok(())
     }
 
     fn resolve(&mut self) {
@@ -310,6 +222,72 @@ pub fn status_symbol(status: Status) -> &'static str {
         Status::Busy => "◌",
         Status::Stale => "◷",
         Status::Unknown => "?",
+    }
+}
+
+impl files::Layered for Theme {
+    const KIND: &'static str = "themes";
+    const WHAT: &'static str = "theme";
+    const BUILTIN: &'static [(&'static str, &'static str)] = BUILTIN;
+
+    fn layer(&mut self, source: &Source, depth: usize) -> Result<(), FileError> {
+        let file: ThemeFile = source.parse().map_err(|mut error| {
+            if error.reason.contains("untagged enum StyleSpec") {
+                error.reason = "a style is a colour string or { fg, bg, modifiers = [...] }".into();
+            }
+            error
+        })?;
+        if let Some(parent) = &file.inherits {
+            files::inherit(self, source, parent, depth)?;
+        }
+        let colour = |text: &str, offset: usize| -> Result<Color, FileError> {
+            if let Some(named) = file.palette.get(text) {
+                return named.get_ref().parse::<Color>().map_err(|_| {
+                    source.error_at(
+                        named.span().start,
+                        format!("bad colour `{}` in the palette", named.get_ref()),
+                    )
+                });
+            }
+            text.parse::<Color>().map_err(|_| {
+                source.error_at(
+                    offset,
+                    format!("bad colour `{text}` (a name such as `light-red`, `#rrggbb`, 0-255, or a palette name)"),
+                )
+            })
+        };
+        for (name, spec) in &file.styles {
+            if !ROLES.contains(&name.as_str()) {
+                return Err(source.error_at(
+                    spec.span().start,
+                    format!("unknown role `{name}` (roles: {})", ROLES.join(", ")),
+                ));
+            }
+            let at = spec.span().start;
+            let style = match spec.get_ref() {
+                StyleSpec::Colour(text) => Style::new().fg(colour(text, at)?),
+                StyleSpec::Full { fg, bg, modifiers } => {
+                    let mut style = Style::new();
+                    if let Some(fg) = fg {
+                        style = style.fg(colour(fg, at)?);
+                    }
+                    if let Some(bg) = bg {
+                        style = style.bg(colour(bg, at)?);
+                    }
+                    for modifier in modifiers {
+                        style = style.add_modifier(parse_modifier(modifier).ok_or_else(|| {
+                            source.error_at(
+                                at,
+                                format!("unknown modifier `{modifier}` (bold, dim, italic, underlined, reversed, crossed-out)"),
+                            )
+                        })?);
+                    }
+                    style
+                }
+            };
+            self.set.insert(name.clone(), style);
+        }
+        Ok(())
     }
 }
 

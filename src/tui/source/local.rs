@@ -114,34 +114,28 @@ impl DataSource for LocalSource {
                     .acknowledge(&alert_id, self.operator.clone(), note, expires_at)
                     .await
                     .map_err(refused)?;
-                Ok(format!(
-                    "Acknowledged the alert on {}",
-                    clean(&alert.service_name)
-                ))
+                Ok(clean(&alert.service_name))
             }
             Command::Unacknowledge { alert_id } => {
                 let alert = core.unacknowledge(&alert_id).await.map_err(refused)?;
-                Ok(format!(
-                    "Alert on {} is open again",
-                    clean(&alert.service_name)
-                ))
+                Ok(clean(&alert.service_name))
             }
             Command::PauseService { service_id } => {
                 let record = core.pause(&service_id, None).await.map_err(refused)?;
-                Ok(format!("Paused {} (maintenance)", clean(&record.name)))
+                Ok(clean(&record.name))
             }
             Command::ResumeService { service_id } => {
                 let record = core.resume(&service_id).await.map_err(refused)?;
-                Ok(format!("Resumed {}", clean(&record.name)))
+                Ok(clean(&record.name))
             }
             Command::DeleteService { service_id } => {
                 core.remove_service(&service_id).await.map_err(refused)?;
-                Ok(format!("Deleted service {}", clean(&service_id)))
+                Ok(clean(&service_id))
             }
             Command::SaveWebhook { id: None, draft } => {
                 let channel = new_channel(&draft, core.now())?;
                 let channel = core.add_channel(channel).await.map_err(refused)?;
-                Ok(format!("Added webhook {}", clean(&channel.name)))
+                Ok(clean(&channel.name))
             }
             Command::SaveWebhook {
                 id: Some(id),
@@ -155,11 +149,11 @@ impl DataSource for LocalSource {
                     .update_channel(&id, move |_| edited)
                     .await
                     .map_err(refused)?;
-                Ok(format!("Saved webhook {}", clean(&channel.name)))
+                Ok(clean(&channel.name))
             }
             Command::TestWebhook { id } => {
                 core.queue_test(&id).await.map_err(refused)?;
-                Ok("Test notification queued: the webhooks view shows how it went".into())
+                Ok(id)
             }
             Command::SetWebhookEnabled { id, enabled } => {
                 let channel = core
@@ -172,12 +166,11 @@ impl DataSource for LocalSource {
                     })
                     .await
                     .map_err(refused)?;
-                let state = if enabled { "enabled" } else { "disabled" };
-                Ok(format!("Webhook {} {state}", clean(&channel.name)))
+                Ok(clean(&channel.name))
             }
             Command::DeleteWebhook { id } => {
                 core.remove_channel(&id).await.map_err(refused)?;
-                Ok("Webhook deleted".into())
+                Ok(id)
             }
         }
     }

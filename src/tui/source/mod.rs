@@ -110,6 +110,31 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The status bar's line once the command succeeded on `subject`.
+    pub fn confirmation(&self, subject: &str) -> String {
+        match self {
+            Command::Acknowledge { .. } => format!("Acknowledged the alert on {subject}"),
+            Command::Unacknowledge { .. } => format!("Alert on {subject} is open again"),
+            Command::PauseService { .. } => format!("Paused {subject} (maintenance)"),
+            Command::ResumeService { .. } => format!("Resumed {subject}"),
+            Command::DeleteService { .. } => format!("Deleted service {subject}"),
+            Command::SaveWebhook { id: None, .. } => format!("Added webhook {subject}"),
+            Command::SaveWebhook { id: Some(_), .. } => format!("Saved webhook {subject}"),
+            Command::TestWebhook { .. } => {
+                "Test notification queued: the webhooks view shows how it went".to_string()
+            }
+            Command::SetWebhookEnabled { enabled: true, .. } => {
+                format!("Webhook {subject} enabled")
+            }
+            Command::SetWebhookEnabled { enabled: false, .. } => {
+                format!("Webhook {subject} disabled")
+            }
+            Command::DeleteWebhook { .. } => "Webhook deleted".to_string(),
+        }
+    }
+}
+
 /// Why reading or acting failed, in words fit for the status bar.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {
@@ -141,7 +166,8 @@ pub trait DataSource: Send + Sync + 'static {
     /// Reports changes and the connection state until `signals` closes.
     async fn watch(&self, signals: mpsc::Sender<Signal>);
 
-    /// Carries out an action; the text is for the status bar.
+    /// Carries out an action; returns the name of what it acted on (a
+    /// service's or a webhook's name, cleaned) for [`Command::confirmation`].
     async fn execute(&self, command: Command) -> Result<String, SourceError>;
 }
 
@@ -263,9 +289,11 @@ fn handle_request(
             let source = Arc::clone(source);
             let done = done.clone();
             tokio::spawn(async move {
+                let described = command.clone();
                 let result = source
                     .execute(command)
                     .await
+                    .map(|subject| described.confirmation(&subject))
                     .map_err(|error| error.to_string());
                 let _ = done.send(result);
             });

@@ -268,33 +268,27 @@ impl DataSource for RemoteSource {
                 }
                 let path = format!("/api/alerts/{}/ack", segment(&alert_id));
                 let alert = self.send(Method::POST, &path, Some(body)).await?;
-                Ok(format!(
-                    "Acknowledged the alert on {}",
-                    text(&alert, "service_name")
-                ))
+                Ok(text(&alert, "service_name"))
             }
             Command::Unacknowledge { alert_id } => {
                 let path = format!("/api/alerts/{}/unack", segment(&alert_id));
                 let alert = self.send(Method::POST, &path, Some(json!({}))).await?;
-                Ok(format!(
-                    "Alert on {} is open again",
-                    text(&alert, "service_name")
-                ))
+                Ok(text(&alert, "service_name"))
             }
             Command::PauseService { service_id } => {
                 let path = format!("/api/services/{}/pause", segment(&service_id));
                 let record = self.send(Method::POST, &path, Some(json!({}))).await?;
-                Ok(format!("Paused {} (maintenance)", text(&record, "name")))
+                Ok(text(&record, "name"))
             }
             Command::ResumeService { service_id } => {
                 let path = format!("/api/services/{}/resume", segment(&service_id));
                 let record = self.send(Method::POST, &path, Some(json!({}))).await?;
-                Ok(format!("Resumed {}", text(&record, "name")))
+                Ok(text(&record, "name"))
             }
             Command::DeleteService { service_id } => {
                 let path = format!("/api/services/{}", segment(&service_id));
                 self.send(Method::DELETE, &path, None).await?;
-                Ok(format!("Deleted service {}", clean(&service_id)))
+                Ok(clean(&service_id))
             }
             Command::SaveWebhook { id, draft } => {
                 let mut body = json!({
@@ -319,25 +313,24 @@ impl DataSource for RemoteSource {
                         self.send(Method::PUT, &path, Some(body)).await?
                     }
                 };
-                Ok(format!("Saved webhook {}", text(&saved, "name")))
+                Ok(text(&saved, "name"))
             }
             Command::TestWebhook { id } => {
                 let path = format!("/api/webhooks/{}/test", segment(&id));
                 self.send(Method::POST, &path, None).await?;
-                Ok("Test notification queued: the webhooks view shows how it went".into())
+                Ok(id)
             }
             Command::SetWebhookEnabled { id, enabled } => {
                 let path = format!("/api/webhooks/{}", segment(&id));
                 let saved = self
                     .send(Method::PUT, &path, Some(json!({ "enabled": enabled })))
                     .await?;
-                let state = if enabled { "enabled" } else { "disabled" };
-                Ok(format!("Webhook {} {state}", text(&saved, "name")))
+                Ok(text(&saved, "name"))
             }
             Command::DeleteWebhook { id } => {
                 let path = format!("/api/webhooks/{}", segment(&id));
                 self.send(Method::DELETE, &path, None).await?;
-                Ok("Webhook deleted".into())
+                Ok(id)
             }
         }
     }
