@@ -26,10 +26,13 @@
 //!   pure drawing (`view`), the data behind it (`source`: the local core or
 //!   a remote server over HTTP), themes and keymaps read from TOML.
 //! - [`demo`]: simulated services for `laneswap-term --demo`.
+//! - [`client`]: the Rust client (async and blocking): register, heartbeats,
+//!   auto-heartbeat, progress; also what the CLI and the remote TUI speak.
 //! - [`cli`]: the command lines of `laneswap` and `laneswap-term`.
 
 pub mod api;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod core;
 pub mod demo;

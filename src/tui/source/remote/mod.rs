@@ -11,15 +11,17 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 mod parse;
 
-use self::parse::{alert_row, channel_row, detail, list, read_services, task_row, text};
+use self::parse::{alert_row, channel_row, list, read_services, task_row, text};
 use super::local::ALERTS_SHOWN;
 use super::{Command, Connection, DataSource, Signal, SourceError};
+use crate::client::http::{describe, segment};
+use crate::client::{Api, ClientError};
 use crate::tui::data::{clean, AlertRow, Dataset, TaskRow};
 
 /// Longest wait between reconnection attempts.
@@ -30,8 +32,9 @@ const STREAM_PROBE_EVERY: u32 = 15;
 
 /// A remote server.
 pub struct RemoteSource {
+    /// `http://host:8000`, for the header and the stream.
     base: String,
-    client: reqwest::Client,
+    api: Api,
     stream_client: reqwest::Client,
     refresh: Duration,
 }
@@ -39,12 +42,10 @@ pub struct RemoteSource {
 impl RemoteSource {
     /// `base` is the server's root URL (`http://host:8000`).
     pub fn new(base: &str, refresh: Duration) -> Result<Self, SourceError> {
-        let base = base.trim_end_matches('/').to_string();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .user_agent(concat!("laneswap-term/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| SourceError::Unreachable(error.to_string()))?;
+        // No retries: the driver takes the next snapshot soon anyway, and a
+        // failed action is better reported at once.
+        let api = Api::new(base, None, Duration::from_secs(10), 0, Duration::ZERO)
+            .map_err(|error| SourceError::Refused(error.to_string()))?;
         // The stream stays open: no total timeout, but a silent connection
         // (the server sends a keep-alive every 15 s) is given up.
         let stream_client = reqwest::Client::builder()
@@ -54,8 +55,8 @@ impl RemoteSource {
             .build()
             .map_err(|error| SourceError::Unreachable(error.to_string()))?;
         Ok(RemoteSource {
-            base,
-            client,
+            base: api.root().to_string(),
+            api,
             stream_client,
             refresh,
         })
@@ -65,42 +66,26 @@ impl RemoteSource {
         format!("{}{path}", self.base)
     }
 
-    /// GETs JSON; `Ok(None)` when the server has no such endpoint.
+    /// GETs JSON under `/api`; `Ok(None)` when the server has no such
+    /// endpoint.
     async fn get_optional(&self, path: &str) -> Result<Option<Value>, SourceError> {
-        let response = self
-            .client
-            .get(self.url(path))
-            .send()
-            .await
-            .map_err(unreachable)?;
-        if matches!(
-            response.status(),
-            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
-        ) {
-            return Ok(None);
+        match self.api.call(Method::GET, path, None).await {
+            Ok(body) => Ok(Some(body)),
+            Err(ClientError::NotFound { .. } | ClientError::Status { status: 405, .. }) => Ok(None),
+            Err(error) => Err(source_error(error, path)),
         }
-        read_json(response).await.map(Some)
     }
 
     async fn send(
         &self,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, SourceError> {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.map_err(unreachable)?;
-        if response.status() == StatusCode::NOT_FOUND {
-            let detail = read_json(response).await.err().map(|e| e.to_string());
-            return Err(match detail {
-                Some(detail) if detail != "Not Found" => SourceError::Refused(detail),
-                _ => SourceError::Unsupported(path.to_string()),
-            });
-        }
-        read_json(response).await
+        self.api
+            .call(method, path, body.as_ref())
+            .await
+            .map_err(|error| source_error(error, path))
     }
 
     /// Follows the event stream until it ends; `Ok(false)` when the server
@@ -165,13 +150,13 @@ impl RemoteSource {
 #[async_trait]
 impl DataSource for RemoteSource {
     async fn snapshot(&self, focus: Option<&str>) -> Result<Dataset, SourceError> {
-        let resolved_path = format!("/api/alerts?state=resolved&limit={ALERTS_SHOWN}");
+        let resolved_path = format!("/alerts?state=resolved&limit={ALERTS_SHOWN}");
         let (services, active, resolved, progress, webhooks) = tokio::join!(
-            self.get_optional("/api/services"),
-            self.get_optional("/api/alerts?state=active"),
+            self.get_optional("/services"),
+            self.get_optional("/alerts?state=active"),
             self.get_optional(&resolved_path),
-            self.get_optional("/api/progress"),
-            self.get_optional("/api/webhooks"),
+            self.get_optional("/progress"),
+            self.get_optional("/webhooks"),
         );
         let services = services?.ok_or_else(|| {
             SourceError::Unsupported(
@@ -250,7 +235,6 @@ impl DataSource for RemoteSource {
     }
 
     async fn execute(&self, command: Command) -> Result<String, SourceError> {
-        use reqwest::Method;
         match command {
             Command::Acknowledge {
                 alert_id,
@@ -264,27 +248,27 @@ impl DataSource for RemoteSource {
                 if let Some(expires_in) = expires_in {
                     body["expires_in"] = json!(expires_in.as_secs_f64());
                 }
-                let path = format!("/api/alerts/{}/ack", segment(&alert_id));
+                let path = format!("/alerts/{}/ack", segment(&alert_id));
                 let alert = self.send(Method::POST, &path, Some(body)).await?;
                 Ok(text(&alert, "service_name"))
             }
             Command::Unacknowledge { alert_id } => {
-                let path = format!("/api/alerts/{}/unack", segment(&alert_id));
+                let path = format!("/alerts/{}/unack", segment(&alert_id));
                 let alert = self.send(Method::POST, &path, Some(json!({}))).await?;
                 Ok(text(&alert, "service_name"))
             }
             Command::PauseService { service_id } => {
-                let path = format!("/api/services/{}/pause", segment(&service_id));
+                let path = format!("/services/{}/pause", segment(&service_id));
                 let record = self.send(Method::POST, &path, Some(json!({}))).await?;
                 Ok(text(&record, "name"))
             }
             Command::ResumeService { service_id } => {
-                let path = format!("/api/services/{}/resume", segment(&service_id));
+                let path = format!("/services/{}/resume", segment(&service_id));
                 let record = self.send(Method::POST, &path, Some(json!({}))).await?;
                 Ok(text(&record, "name"))
             }
             Command::DeleteService { service_id } => {
-                let path = format!("/api/services/{}", segment(&service_id));
+                let path = format!("/services/{}", segment(&service_id));
                 self.send(Method::DELETE, &path, None).await?;
                 Ok(clean(&service_id))
             }
@@ -305,28 +289,28 @@ impl DataSource for RemoteSource {
                     body["url"] = json!(url);
                 }
                 let saved = match id {
-                    None => self.send(Method::POST, "/api/webhooks", Some(body)).await?,
+                    None => self.send(Method::POST, "/webhooks", Some(body)).await?,
                     Some(id) => {
-                        let path = format!("/api/webhooks/{}", segment(&id));
+                        let path = format!("/webhooks/{}", segment(&id));
                         self.send(Method::PUT, &path, Some(body)).await?
                     }
                 };
                 Ok(text(&saved, "name"))
             }
             Command::TestWebhook { id } => {
-                let path = format!("/api/webhooks/{}/test", segment(&id));
+                let path = format!("/webhooks/{}/test", segment(&id));
                 self.send(Method::POST, &path, None).await?;
                 Ok(id)
             }
             Command::SetWebhookEnabled { id, enabled } => {
-                let path = format!("/api/webhooks/{}", segment(&id));
+                let path = format!("/webhooks/{}", segment(&id));
                 let saved = self
                     .send(Method::PUT, &path, Some(json!({ "enabled": enabled })))
                     .await?;
                 Ok(text(&saved, "name"))
             }
             Command::DeleteWebhook { id } => {
-                let path = format!("/api/webhooks/{}", segment(&id));
+                let path = format!("/webhooks/{}", segment(&id));
                 self.send(Method::DELETE, &path, None).await?;
                 Ok(id)
             }
@@ -334,64 +318,18 @@ impl DataSource for RemoteSource {
     }
 }
 
-/// Percent-encodes an id for a path segment.
-fn segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
+/// A client error in the source's terms; a bare 404 means the server has
+/// no such endpoint (the original server).
+fn source_error(error: ClientError, path: &str) -> SourceError {
+    match error {
+        ClientError::NotFound { detail } if detail == "Not Found" => {
+            SourceError::Unsupported(path.to_string())
         }
-    }
-    out
-}
-
-fn unreachable(error: reqwest::Error) -> SourceError {
-    SourceError::Unreachable(describe(&error))
-}
-
-/// A reqwest error in a few words, with its cause (connection refused…).
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() {
-        "timed out".to_string()
-    } else if error.is_connect() {
-        "cannot connect".to_string()
-    } else {
-        "request failed".to_string()
-    };
-    let mut source = std::error::Error::source(error);
-    let mut last = None;
-    while let Some(cause) = source {
-        last = Some(cause.to_string());
-        source = cause.source();
-    }
-    if let Some(cause) = last {
-        text.push_str(": ");
-        text.push_str(&cause);
-    }
-    text
-}
-
-/// The body as JSON, or the server's `detail` as the error.
-async fn read_json(response: reqwest::Response) -> Result<Value, SourceError> {
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if status.is_success() {
-        return Ok(body);
-    }
-    Err(SourceError::Refused(
-        detail(&body).unwrap_or_else(|| format!("the server answered {status}")),
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_encoded_for_paths() {
-        assert_eq!(segment("a b/c"), "a%20b%2Fc");
-        assert_eq!(segment("ok-1.2_~"), "ok-1.2_~");
+        ClientError::NotFound { detail }
+        | ClientError::Invalid { detail }
+        | ClientError::Status { detail, .. } => SourceError::Refused(clean(&detail)),
+        ClientError::Network { reason, .. } => SourceError::Unreachable(reason),
+        ClientError::InvalidResponse { reason, .. } => SourceError::Unreachable(reason),
+        other => SourceError::Refused(other.to_string()),
     }
 }

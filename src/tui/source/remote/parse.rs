@@ -13,29 +13,6 @@ use crate::tui::data::{
 };
 use crate::tui::source::local::{flatten, EVENTS_SHOWN};
 
-/// `{"detail": "text"}` or FastAPI's `{"detail": [{"loc", "msg"}…]}` in words.
-pub fn detail(body: &Value) -> Option<String> {
-    match body.get("detail")? {
-        Value::String(text) => Some(clean(text)),
-        Value::Array(items) => Some(
-            items
-                .iter()
-                .map(|item| {
-                    let field = item
-                        .get("loc")
-                        .and_then(Value::as_array)
-                        .and_then(|loc| loc.last())
-                        .map(|last| last.as_str().map_or(last.to_string(), str::to_string))
-                        .unwrap_or_default();
-                    format!("{}: {}", clean(&field), clean(&text(item, "msg")))
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        other => Some(clean(&other.to_string())),
-    }
-}
-
 pub fn text(value: &Value, key: &str) -> String {
     value
         .get(key)
@@ -281,15 +258,5 @@ mod tests {
             vec![("region".into(), "eu".into()), ("n".into(), "3".into())]
         );
         assert_eq!(detail.intervals, vec![9]);
-    }
-
-    #[test]
-    fn fastapi_errors_read_as_one_line() {
-        let body = json!({"detail": [{"loc": ["body", "url"], "msg": "Field required", "type": "missing"}]});
-        assert_eq!(detail(&body).unwrap(), "url: Field required");
-        assert_eq!(
-            detail(&json!({"detail": "Alert not found: x"})).unwrap(),
-            "Alert not found: x"
-        );
     }
 }
