@@ -964,14 +964,16 @@ async fn webhook_channels_api_keeps_secrets_redacted() {
     assert_eq!(generic.status, 201);
     assert_eq!(generic.body["levels"], json!(["warning", "error"]));
     assert_eq!(generic.body["services"], json!(["db"]));
-    assert_eq!(generic.body["url"], "http://127.0.0.1:9/in/hook-secret");
+    assert_eq!(generic.body["url"], "http://127.0.0.1:9/in/****");
     let generic_id = generic.body["id"].as_str().unwrap().to_string();
 
     let list = http.get("/api/webhooks").await;
     assert_eq!(list.body["total"], 3);
     assert_eq!(list.body["webhooks"][0]["source"], "environment");
     assert!(
-        !list.text.contains("top-secret") && !list.text.contains("env-secret"),
+        !list.text.contains("top-secret")
+            && !list.text.contains("env-secret")
+            && !list.text.contains("hook-secret"),
         "{}",
         list.text
     );

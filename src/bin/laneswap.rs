@@ -1,4 +1,4 @@
-//! `laneswap`: the headless server and (soon) the client commands.
+//! `laneswap`: the headless server and the client commands.
 
 use clap::Parser;
 

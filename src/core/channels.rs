@@ -172,7 +172,10 @@ pub fn redact_url(url: &str) -> String {
     };
     let host = authority.rsplit('@').next().unwrap_or("");
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let keep = segments.len().min(2);
+    // The last segment is where webhook tokens live (Discord, Slack and
+    // most generic receivers): it is never shown, nor anything past the
+    // second segment.
+    let keep = segments.len().saturating_sub(1).min(2);
     let mut shown: Vec<&str> = segments[..keep].to_vec();
     if segments.len() > keep {
         shown.push("****");
@@ -247,7 +250,15 @@ mod tests {
         );
         assert_eq!(
             redact_url("https://user:pw@hooks.example.com/in?key=s3"),
-            "https://hooks.example.com/in"
+            "https://hooks.example.com/****"
+        );
+        assert_eq!(
+            redact_url("https://hooks.example.com/laneswap/secret-token"),
+            "https://hooks.example.com/laneswap/****"
+        );
+        assert_eq!(
+            redact_url("https://hooks.example.com"),
+            "https://hooks.example.com"
         );
         assert_eq!(
             redact_url("http://127.0.0.1:9000/a/b/c"),

@@ -302,14 +302,21 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// 42s, 3m, 2h, 4d (whole units, rounded down).
+/// 42s, 3m, 2h5m, 4d3h: the two largest units, rounded down.
 pub fn short_duration(seconds: f64) -> String {
     let secs = seconds.max(0.0) as u64;
+    let with = |big: u64, big_unit: &str, small: u64, small_unit: &str| {
+        if small == 0 {
+            format!("{big}{big_unit}")
+        } else {
+            format!("{big}{big_unit}{small}{small_unit}")
+        }
+    };
     match secs {
         0..=59 => format!("{secs}s"),
         60..=3599 => format!("{}m", secs / 60),
-        3600..=86_399 => format!("{}h", secs / 3600),
-        _ => format!("{}d", secs / 86_400),
+        3600..=86_399 => with(secs / 3600, "h", secs % 3600 / 60, "m"),
+        _ => with(secs / 86_400, "d", secs % 86_400 / 3600, "h"),
     }
 }
 

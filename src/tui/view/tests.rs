@@ -199,8 +199,9 @@ fn ages_read_naturally() {
     let before = |s: i64| Some(now - chrono::Duration::seconds(s));
     assert_eq!(ago(before(5), now), "5s ago");
     assert_eq!(ago(before(185), now), "3m ago");
-    assert_eq!(ago(before(7300), now), "2h ago");
-    assert_eq!(ago(before(200_000), now), "2d ago");
+    assert_eq!(ago(before(7300), now), "2h1m ago");
+    assert_eq!(ago(before(7200), now), "2h ago");
+    assert_eq!(ago(before(200_000), now), "2d7h ago");
     assert_eq!(ago(None, now), "never");
     assert_eq!(relative(now + chrono::Duration::seconds(90), now), "in 1m");
 }

@@ -1,48 +1,12 @@
-//! Command lines of the two binaries, and what each one runs.
+//! `laneswap-term`: the terminal UI with the server inside, watching a
+//! remote server, or headless.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
 
-use crate::config::{self, Layer, Settings};
+use super::{run_headless, ServerArgs, EXIT_USAGE};
 use crate::server::{termination_signal, Server};
-
-/// Options shared by everything that runs a server.
-#[derive(Debug, Clone, Args, Default)]
-pub struct ServerArgs {
-    /// Address to listen on, host:port [env: LANESWAP_LISTEN, or LANESWAP_HOST + LANESWAP_PORT; default 127.0.0.1:8000]
-    #[arg(long, value_name = "ADDR")]
-    pub listen: Option<String>,
-    /// Storage: sqlite:PATH or memory: [env: LANESWAP_STORE; default sqlite in the user data directory]
-    #[arg(long, value_name = "URI")]
-    pub store: Option<String>,
-    /// Seconds without a heartbeat before a service is stale [env: LANESWAP_STALE_THRESHOLD; default 60]
-    #[arg(long, value_name = "SECONDS")]
-    pub stale_threshold: Option<String>,
-    /// Log level: error, warn, info, debug, trace [env: LANESWAP_LOG_LEVEL; default info]
-    #[arg(long, value_name = "LEVEL")]
-    pub log_level: Option<String>,
-    /// Config file [env: LANESWAP_CONFIG; default $XDG_CONFIG_HOME/laneswap/config.toml]
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-}
-
-impl ServerArgs {
-    fn flag_layer(&self) -> Layer {
-        Layer::from_flags(&[
-            (config::LISTEN, self.listen.clone()),
-            (config::STORE, self.store.clone()),
-            (config::STALE_THRESHOLD, self.stale_threshold.clone()),
-            (config::LOG_LEVEL, self.log_level.clone()),
-        ])
-    }
-
-    /// Resolves the settings (flags > env > .env > file > defaults).
-    pub fn settings(&self) -> Result<Settings, config::ConfigError> {
-        config::load(self.flag_layer(), self.config.as_deref())
-    }
-}
 
 /// `laneswap-term`: the operator's terminal, hosting the server.
 #[derive(Debug, Parser)]
@@ -88,77 +52,6 @@ pub struct TermCli {
     pub server: ServerArgs,
 }
 
-/// `laneswap`: server and (later) client commands.
-#[derive(Debug, Parser)]
-#[command(name = "laneswap", version, about = "laneswap heartbeat monitor")]
-pub struct LaneswapCli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the heartbeat server headless (API, stale monitor, store) until SIGINT/SIGTERM.
-    Server(ServerArgs),
-}
-
-/// Exit code for refused configuration.
-const EXIT_CONFIG: u8 = 2;
-
-fn init_logging(level: &str) {
-    let filter = std::env::var("LANESWAP_LOG")
-        .ok()
-        .and_then(|spec| tracing_subscriber::EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| {
-            tracing_subscriber::EnvFilter::new(format!("laneswap={level},tower_http={level}"))
-        });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .try_init();
-}
-
-/// Runs the headless server until a termination signal.
-pub fn run_headless(args: &ServerArgs, demo: bool) -> ExitCode {
-    let settings = match args.settings() {
-        Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("laneswap: {error}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    init_logging(&settings.log_level);
-    if let Some(file) = &settings.config_file {
-        tracing::info!(file = %file.display(), "read config file");
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("laneswap: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async {
-        let server = Server::start(&settings).await?;
-        if demo {
-            crate::demo::spawn(server.core().clone());
-        }
-        server.run_until(termination_signal()).await
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(%error, "server failed");
-            eprintln!("laneswap: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
 /// Entry of `laneswap-term`.
 pub fn run_term(mut cli: TermCli) -> ExitCode {
     if cli.demo && cli.server.store.is_none() {
@@ -175,7 +68,7 @@ pub fn run_term(mut cli: TermCli) -> ExitCode {
             eprintln!(
                 "laneswap-term: --api-url {url:?}: give the server's base URL, e.g. http://127.0.0.1:8000"
             );
-            return ExitCode::from(EXIT_CONFIG);
+            return ExitCode::from(EXIT_USAGE);
         }
     }
     if !(cli.refresh.is_finite() && (0.2..=3600.0).contains(&cli.refresh)) {
@@ -183,26 +76,26 @@ pub fn run_term(mut cli: TermCli) -> ExitCode {
             "laneswap-term: --refresh {}: give seconds between 0.2 and 3600",
             cli.refresh
         );
-        return ExitCode::from(EXIT_CONFIG);
+        return ExitCode::from(EXIT_USAGE);
     }
     let theme = match crate::tui::theme::Theme::load(&cli.theme) {
         Ok(theme) => theme,
         Err(error) => {
             eprintln!("laneswap-term: theme {}: {error}", cli.theme);
-            return ExitCode::from(EXIT_CONFIG);
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     let keymap = match crate::tui::keymap::Keymap::load(&cli.keymap) {
         Ok(keymap) => keymap,
         Err(error) => {
             eprintln!("laneswap-term: keymap {}: {error}", cli.keymap);
-            return ExitCode::from(EXIT_CONFIG);
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         if cli.api_url.is_some() {
             eprintln!("laneswap-term: --api-url needs a terminal (stdout is not one)");
-            return ExitCode::from(EXIT_CONFIG);
+            return ExitCode::from(EXIT_USAGE);
         }
         eprintln!("laneswap-term: stdout is not a terminal; running headless (as with --no-ui)");
         return run_headless(&cli.server, cli.demo);
@@ -268,7 +161,7 @@ fn run_ui(cli: &TermCli, options: crate::tui::Options, log_path: &std::path::Pat
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("laneswap-term: {error}");
-            return ExitCode::from(EXIT_CONFIG);
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     let _guard = match log_to_file(log_path, &settings.log_level) {
@@ -350,12 +243,5 @@ fn run_ui(cli: &TermCli, options: crate::tui::Options, log_path: &std::path::Pat
             eprintln!("laneswap-term: {error}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Entry of `laneswap`.
-pub fn run_laneswap(cli: LaneswapCli) -> ExitCode {
-    match cli.command {
-        Command::Server(args) => run_headless(&args, false),
     }
 }
