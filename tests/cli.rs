@@ -157,6 +157,24 @@ async fn services_commands() {
         format!("Deleted service {search}")
     );
     assert_eq!(json_of(url, &["services", "list"])["summary"]["total"], 1);
+
+    // --json: the server's answer for every services subcommand.
+    assert_eq!(
+        json_of(url, &["services", "resume", "pay-1"])["paused"],
+        false
+    );
+    let paused = json_of(url, &["services", "pause", "pay-1", "--for", "1h"]);
+    assert_eq!(paused["paused"], true);
+    assert!(paused["pause"]["until"].is_string());
+    assert_eq!(
+        json_of(url, &["services", "register", "x", "--id", "x-1"])["service_id"],
+        "x-1"
+    );
+    let deleted = json_of(url, &["services", "delete", "x-1"]);
+    assert_eq!(
+        (deleted["service_id"].as_str(), deleted["deleted"].as_bool()),
+        (Some("x-1"), Some(true))
+    );
     server.shutdown().await.unwrap();
 }
 
@@ -235,6 +253,14 @@ async fn progress_alerts_and_webhooks_commands() {
         "The alert on reports is open again"
     );
     assert_eq!(
+        json_of(url, &["alerts", "ack", &alert_id])["state"],
+        "acknowledged"
+    );
+    assert_eq!(
+        json_of(url, &["alerts", "unack", &alert_id])["state"],
+        "open"
+    );
+    assert_eq!(
         json_of(url, &["alerts", "list", "--state", "open"])["total"],
         1
     );
@@ -283,6 +309,22 @@ async fn progress_alerts_and_webhooks_commands() {
         format!("Deleted webhook {id}")
     );
     assert_eq!(json_of(url, &["webhooks", "list"])["total"], 0);
+    let added = json_of(
+        url,
+        &[
+            "webhooks",
+            "add",
+            "https://discord.com/api/webhooks/1/tok",
+            "--disabled",
+        ],
+    );
+    assert_eq!(
+        (added["kind"].as_str(), added["enabled"].as_bool()),
+        (Some("discord"), Some(false))
+    );
+    let id = added["id"].as_str().unwrap();
+    assert!(json_of(url, &["webhooks", "test", id])["delivery_id"].is_string());
+    assert!(json_of(url, &["webhooks", "remove", id]).is_object());
     server.shutdown().await.unwrap();
 }
 
