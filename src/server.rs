@@ -58,7 +58,8 @@ impl Server {
                 retention: settings.retention,
                 durability: settings.durability,
             },
-        )?;
+        )
+        .await?;
         let snapshot = store.load().await?;
         let restored = snapshot.services.len();
         let journal: Arc<dyn Journal> = store.clone();

@@ -1,5 +1,9 @@
 //! One storage behaviour suite, run unchanged against every backend.
-//! Each backend gets a `mod` that opens a fresh store and calls the suite.
+//! Each backend gets a `mod` that opens a fresh store and calls the suite:
+//! memory, the embedded SQLite store, and MongoDB on a real
+//! MongoDB-protocol server (started for this test binary).
+
+mod common;
 
 use std::sync::Arc;
 
@@ -569,4 +573,24 @@ mod sqlite {
         assert_eq!(snapshot.services.len(), 1);
         assert_eq!(snapshot.tasks.len(), 1);
     }
+}
+
+mod mongodb {
+    use super::*;
+    use laneswap::storage::mongo::{MongoStore, MongoUri};
+
+    async fn open() -> Arc<dyn Store> {
+        let server = crate::common::mongo::shared();
+        let location = MongoUri {
+            uri: server.uri.clone(),
+            database: crate::common::mongo::fresh_database("suite"),
+        };
+        Arc::new(
+            MongoStore::open(&location, suite_retention())
+                .await
+                .unwrap(),
+        )
+    }
+
+    storage_suite!(open().await);
 }

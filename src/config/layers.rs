@@ -52,9 +52,11 @@ keys! {
     PORT: "port", ["LANESWAP_PORT"], None, "8000",
         "Port part of the bind address.";
     STORE: "store", ["LANESWAP_STORE"], Some("--store"), "",
-        "Storage: sqlite:PATH (default: the user data directory) or memory:.";
+        "Storage: sqlite:PATH (default: the user data directory), mongodb://… or memory:.";
     MONGODB_URI: "mongodb_uri", ["LANESWAP_MONGODB_URI"], None, "",
-        "Original MongoDB variable; an empty value means unset.";
+        "MongoDB connection string (original variable); an empty value means unset. Selects the MongoDB backend unless a store is given.";
+    MONGODB_NAME: "mongodb_name", ["LANESWAP_MONGODB_NAME"], None, "laneswap",
+        "Database of the MongoDB backend.";
     STALE_THRESHOLD: "stale_threshold", ["LANESWAP_STALE_THRESHOLD"], Some("--stale-threshold"), "60",
         "Seconds without a heartbeat before a service is stale (per-service override at registration).";
     CHECK_INTERVAL: "check_interval", ["LANESWAP_CHECK_INTERVAL"], None, "30",
@@ -241,7 +243,8 @@ impl Layers {
                 parse(value.trim()).map_err(|reason| ConfigError::Invalid {
                     name: name.to_string(),
                     origin: source,
-                    value: value.to_string(),
+                    // A URI's password never reaches a message.
+                    value: super::redact_uri(value),
                     reason,
                 })
             }

@@ -179,15 +179,28 @@ impl Settings {
                     .map_err(|_| "expected a port number 0–65535".to_string())
             })?,
         };
-        let mongodb = layers.parse(&MONGODB_URI, |text| Ok(text.to_string()))?;
-        if !mongodb.is_empty() {
-            return Err(ConfigError::Invalid {
-                name: "LANESWAP_MONGODB_URI".into(),
-                origin: layers.lookup(&MONGODB_URI).map(|(_, s, ..)| s).unwrap_or(Source::Environment),
-                value: redact_uri(&mongodb),
-                reason: "the MongoDB backend is not available in this build yet; unset it to use the embedded store".into(),
-            });
-        }
+        let mongodb = layers.parse(&MONGODB_URI, |text| {
+            if text.is_empty()
+                || text.starts_with("mongodb://")
+                || text.starts_with("mongodb+srv://")
+            {
+                Ok(text.to_string())
+            } else {
+                Err("expected mongodb://HOST… or mongodb+srv://HOST…".to_string())
+            }
+        })?;
+        let database = layers.parse(&MONGODB_NAME, |text| {
+            let bad =
+                text.is_empty() || text.len() > 63 || text.chars().any(|c| "/\\. \"$".contains(c));
+            if bad {
+                Err(
+                    "a MongoDB database name: 1–63 characters, none of / \\ . space \" $"
+                        .to_string(),
+                )
+            } else {
+                Ok(text.to_string())
+            }
+        })?;
         let store = layers.parse(&STORE, |text| {
             if text.is_empty() {
                 Ok(default_store_uri())
@@ -195,6 +208,24 @@ impl Settings {
                 text.parse::<StoreUri>()
             }
         })?;
+        let store_given = layers
+            .lookup(&STORE)
+            .is_some_and(|(_, _, _, text)| !text.is_empty());
+        // LANESWAP_MONGODB_URI picks MongoDB (as in the original) unless a
+        // store was named explicitly.
+        let store = match store {
+            StoreUri::Mongo(location) => StoreUri::Mongo(crate::storage::mongo::MongoUri {
+                database: database.clone(),
+                ..location
+            }),
+            _ if !store_given && !mongodb.is_empty() => {
+                StoreUri::Mongo(crate::storage::mongo::MongoUri {
+                    uri: mongodb,
+                    database,
+                })
+            }
+            other => other,
+        };
         let log_level = layers.parse(&LOG_LEVEL, |text| {
             let level = text.to_ascii_lowercase();
             match level.as_str() {

@@ -5,17 +5,19 @@
 //! holding its lock, and answers a caller only once the commit resolved.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use super::alerts::Alert;
 use super::channels::Channel;
 use super::deliveries::Delivery;
 use super::model::{
-    EventKind, HistoryEvent, Pause, ProgressTask, ServiceRecord, SharedMetadata, Status,
+    wire_time, EventKind, HistoryEvent, Pause, ProgressTask, ServiceRecord, SharedMetadata, Status,
 };
 
 /// A service row without its inline events (events are stored as history).
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized as a document by the MongoDB backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceState {
     pub id: String,
     pub name: String,
@@ -23,8 +25,11 @@ pub struct ServiceState {
     pub message: Option<String>,
     pub status_message: Option<String>,
     pub metadata: SharedMetadata,
+    #[serde(with = "wire_time")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "wire_time::option", default)]
     pub last_heartbeat: Option<DateTime<Utc>>,
+    #[serde(with = "wire_time::option", default)]
     pub updated_at: Option<DateTime<Utc>>,
     pub stale_threshold: Option<f64>,
     pub pause: Option<Pause>,

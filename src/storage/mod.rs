@@ -2,10 +2,12 @@
 //! [`Journal`] (it commits the core's changes) plus the reads the core does
 //! not keep in memory: the snapshot to restore at start and long history.
 //!
-//! Backends are chosen by URI: `sqlite:PATH` (the embedded default) and
-//! `memory:` (tests and throw-away runs).
+//! Backends are chosen by URI: `sqlite:PATH` (the embedded default),
+//! `mongodb://…` (several nodes on one database) and `memory:` (tests and
+//! throw-away runs).
 
 pub mod memory;
+pub mod mongo;
 pub mod sqlite;
 
 use std::fmt;
@@ -76,6 +78,8 @@ pub enum Durability {
 pub enum StoreUri {
     Memory,
     Sqlite(PathBuf),
+    /// Its `Debug` and `Display` hide the password.
+    Mongo(mongo::MongoUri),
 }
 
 impl fmt::Debug for StoreUri {
@@ -89,6 +93,7 @@ impl fmt::Display for StoreUri {
         match self {
             StoreUri::Memory => f.write_str("memory:"),
             StoreUri::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            StoreUri::Mongo(location) => write!(f, "{location:?}"),
         }
     }
 }
@@ -111,9 +116,12 @@ impl std::str::FromStr for StoreUri {
             return Ok(StoreUri::Sqlite(PathBuf::from(path)));
         }
         if text.starts_with("mongodb://") || text.starts_with("mongodb+srv://") {
-            return Err("the MongoDB backend is not available in this build yet; use sqlite:PATH or memory:".into());
+            return Ok(StoreUri::Mongo(mongo::MongoUri {
+                uri: text.to_string(),
+                database: mongo::DEFAULT_DATABASE.to_string(),
+            }));
         }
-        Err("expected sqlite:PATH or memory:".into())
+        Err("expected sqlite:PATH, mongodb://HOST or memory:".into())
     }
 }
 
@@ -175,10 +183,13 @@ pub struct StoreOptions {
 }
 
 /// Opens the backend named by `uri`.
-pub fn open(uri: &StoreUri, options: StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn open(uri: &StoreUri, options: StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     match uri {
         StoreUri::Memory => Ok(Arc::new(memory::MemoryStore::new(options.retention))),
         StoreUri::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path, options)?)),
+        StoreUri::Mongo(location) => Ok(Arc::new(
+            mongo::MongoStore::open(location, options.retention).await?,
+        )),
     }
 }
 

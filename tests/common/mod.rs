@@ -2,6 +2,8 @@
 //! and a small JSON client.
 #![allow(dead_code)]
 
+pub mod mongo;
+
 use laneswap::config::Settings;
 use laneswap::server::Server;
 use laneswap::storage::StoreUri;

@@ -1,0 +1,329 @@
+//! The MongoDB backend (`--store mongodb://…` or `LANESWAP_MONGODB_URI`),
+//! on the official driver. The same [`Store`] as the embedded backend: one
+//! writer task applies the core's changes in order, grouping what arrived
+//! together into as few requests as it can, and answers each commit once
+//! MongoDB acknowledged it.
+//!
+//! Collections (database `LANESWAP_MONGODB_NAME`, default `laneswap`):
+//!
+//! | collection   | `_id`       | fields                                                             | indexes                          |
+//! |--------------|-------------|--------------------------------------------------------------------|----------------------------------|
+//! | `services`   | service id  | `order`, `state` (the row), `events` (the newest 100, inline)      | `order`                          |
+//! | `events`     | generated   | `service_id`, `ts` (µs), `seq`, `at` (date), `event`               | `service_id, ts, seq`; TTL `at`  |
+//! | `tasks`      | task id     | `order`, `service_id`, `task`                                      | `order`                          |
+//! | `alerts`     | alert id    | `order`, `service_id`, `alert`                                     | `order`                          |
+//! | `channels`   | channel id  | `order`, `channel`                                                 | `order`                          |
+//! | `deliveries` | delivery id | `order`, `channel_id`, `state`, `delivery`                         | `channel_id, order`; `state, order` |
+//!
+//! Documents hold the core's own serde form (timestamps as RFC 3339 text
+//! with microseconds, which BSON dates would cut to milliseconds); `ts`
+//! and `at` are there for queries and the TTL index.
+
+mod writer;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::Utc;
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, Document};
+use mongodb::options::IndexOptions;
+use mongodb::{Client, Collection, Database, IndexModel};
+use serde::de::DeserializeOwned;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{HistoryQuery, Retention, Store, StoreError};
+use crate::core::model::EVENTS_IN_RECORD;
+use crate::core::{Change, Commit, Delivery, HistoryEvent, Journal, JournalError, Snapshot};
+
+/// A parsed MongoDB location: the URI (with its secret) and the database.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MongoUri {
+    pub uri: String,
+    pub database: String,
+}
+
+impl MongoUri {
+    /// The URI with its password replaced by `****`.
+    pub fn redacted(&self) -> String {
+        crate::config::redact_uri(&self.uri)
+    }
+}
+
+impl std::fmt::Debug for MongoUri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (database {})", self.redacted(), self.database)
+    }
+}
+
+/// Default database name.
+pub const DEFAULT_DATABASE: &str = "laneswap";
+
+/// The MongoDB store.
+pub struct MongoStore {
+    database: Database,
+    description: String,
+    writes: mpsc::UnboundedSender<writer::Job>,
+    closed: AtomicBool,
+    retention: Retention,
+}
+
+fn backend(error: mongodb::error::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+fn corrupt(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(error.to_string())
+}
+
+/// A document field holding the core's serde form, read back.
+fn field<T: DeserializeOwned>(document: &Document, key: &str) -> Result<T, StoreError> {
+    let value = document
+        .get(key)
+        .ok_or_else(|| corrupt(format!("a document lacks `{key}`")))?;
+    mongodb::bson::from_bson(value.clone()).map_err(corrupt)
+}
+
+impl MongoStore {
+    /// Connects, checks the server answers, creates the indexes, and starts
+    /// the writer.
+    pub async fn open(location: &MongoUri, retention: Retention) -> Result<MongoStore, StoreError> {
+        let open_error = |reason: String| StoreError::Open {
+            location: location.redacted(),
+            reason,
+        };
+        let client = Client::with_uri_str(&location.uri)
+            .await
+            .map_err(|error| open_error(error.to_string()))?;
+        let database = client.database(&location.database);
+        database
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(|error| open_error(format!("the server does not answer: {error}")))?;
+        let store = MongoStore {
+            description: format!(
+                "mongodb: {} (database {})",
+                location.redacted(),
+                location.database
+            ),
+            writes: writer::spawn(database.clone(), retention),
+            database,
+            closed: AtomicBool::new(false),
+            retention,
+        };
+        store.create_indexes().await?;
+        Ok(store)
+    }
+
+    fn collection(&self, name: &str) -> Collection<Document> {
+        self.database.collection(name)
+    }
+
+    async fn create_indexes(&self) -> Result<(), StoreError> {
+        let index = |keys: Document| IndexModel::builder().keys(keys).build();
+        for name in ["services", "tasks", "alerts", "channels"] {
+            self.collection(name)
+                .create_index(index(doc! { "order": 1 }))
+                .await
+                .map_err(backend)?;
+        }
+        let events = self.collection("events");
+        events
+            .create_index(index(doc! { "service_id": 1, "ts": -1, "seq": -1 }))
+            .await
+            .map_err(backend)?;
+        if self.retention.max_age_days > 0 {
+            let ttl = IndexModel::builder()
+                .keys(doc! { "at": 1 })
+                .options(
+                    IndexOptions::builder()
+                        .expire_after(std::time::Duration::from_secs(
+                            self.retention.max_age_days * 86_400,
+                        ))
+                        .name("history_ttl".to_string())
+                        .build(),
+                )
+                .build();
+            events.create_index(ttl).await.map_err(backend)?;
+        }
+        let deliveries = self.collection("deliveries");
+        deliveries
+            .create_index(index(doc! { "channel_id": 1, "order": -1 }))
+            .await
+            .map_err(backend)?;
+        deliveries
+            .create_index(index(doc! { "state": 1, "order": 1 }))
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Every document of a collection in `order`, decoded from `key`.
+    async fn ordered<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let documents: Vec<Document> = self
+            .collection(name)
+            .find(doc! {})
+            .sort(doc! { "order": 1 })
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        documents
+            .iter()
+            .map(|document| field(document, key))
+            .collect()
+    }
+}
+
+impl Journal for MongoStore {
+    fn submit(&self, changes: Vec<Change>) -> Commit {
+        if self.closed.load(Ordering::Acquire) {
+            return Commit::Done(Err(JournalError::Closed));
+        }
+        let (done, commit) = Commit::channel();
+        if self
+            .writes
+            .send(writer::Job::Changes { changes, done })
+            .is_err()
+        {
+            return Commit::Done(Err(JournalError::Closed));
+        }
+        commit
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for MongoStore {
+    async fn load(&self) -> Result<Snapshot, StoreError> {
+        let documents: Vec<Document> = self
+            .collection("services")
+            .find(doc! {})
+            .sort(doc! { "order": 1 })
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        let mut services = Vec::with_capacity(documents.len());
+        for document in &documents {
+            let state: crate::core::ServiceState = field(document, "state")?;
+            let inline: Vec<Document> = match document.get_array("events") {
+                Ok(items) => items
+                    .iter()
+                    .filter_map(|item| item.as_document().cloned())
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            let created_us = state.created_at.timestamp_micros();
+            let mut events: Vec<HistoryEvent> = Vec::with_capacity(inline.len());
+            for item in &inline {
+                if item.get_i64("ts").unwrap_or(i64::MIN) >= created_us {
+                    events.push(field(item, "event")?);
+                }
+            }
+            let skip = events.len().saturating_sub(EVENTS_IN_RECORD);
+            services.push(super::memory::record_from_state(
+                state,
+                events.split_off(skip),
+            ));
+        }
+        Ok(Snapshot {
+            services,
+            tasks: self.ordered("tasks", "task").await?,
+            alerts: self.ordered("alerts", "alert").await?,
+            channels: self.ordered("channels", "channel").await?,
+        })
+    }
+
+    async fn history(
+        &self,
+        service_id: &str,
+        query: HistoryQuery,
+    ) -> Result<Vec<HistoryEvent>, StoreError> {
+        let mut filter = doc! { "service_id": service_id };
+        if let Some(since) = query.since {
+            filter.insert("ts", doc! { "$gt": since.timestamp_micros() });
+        }
+        let documents: Vec<Document> = self
+            .collection("events")
+            .find(filter)
+            .sort(doc! { "ts": -1, "seq": -1 })
+            .limit(i64::try_from(query.limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        documents
+            .iter()
+            .map(|document| field(document, "event"))
+            .collect()
+    }
+
+    async fn pending_deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
+        let documents: Vec<Document> = self
+            .collection("deliveries")
+            .find(doc! { "state": "pending" })
+            .sort(doc! { "order": 1 })
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        documents
+            .iter()
+            .map(|document| field(document, "delivery"))
+            .collect()
+    }
+
+    async fn deliveries(
+        &self,
+        channel_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let documents: Vec<Document> = self
+            .collection("deliveries")
+            .find(doc! { "channel_id": channel_id })
+            .sort(doc! { "order": -1 })
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)?;
+        documents
+            .iter()
+            .map(|document| field(document, "delivery"))
+            .collect()
+    }
+
+    async fn apply_retention(&self) -> Result<(), StoreError> {
+        let (done, result) = oneshot::channel();
+        self.writes
+            .send(writer::Job::Retention { done })
+            .map_err(|_| StoreError::Closed)?;
+        result.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        self.closed.store(true, Ordering::Release);
+        let (done, flushed) = oneshot::channel();
+        if self.writes.send(writer::Job::Flush { done }).is_ok() {
+            let _ = flushed.await;
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+}
+
+/// Microseconds since the epoch: the sort and query key of history.
+pub(crate) fn micros(at: chrono::DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
