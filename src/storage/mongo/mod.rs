@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::Utc;
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
-use mongodb::options::IndexOptions;
+use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
@@ -54,6 +54,9 @@ impl std::fmt::Debug for MongoUri {
         write!(f, "{} (database {})", self.redacted(), self.database)
     }
 }
+
+/// How long an operation waits for a reachable server by default.
+const SELECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Default database name.
 pub const DEFAULT_DATABASE: &str = "laneswap";
@@ -91,9 +94,19 @@ impl MongoStore {
             location: location.redacted(),
             reason,
         };
-        let client = Client::with_uri_str(&location.uri)
+        let mut options = ClientOptions::parse(&location.uri)
             .await
-            .map_err(|error| open_error(error.to_string()))?;
+            .map_err(|error| open_error(crate::config::redact_uri(&error.to_string())))?;
+        // The driver's default is to wait 30 s for a server; say sooner
+        // that the database cannot be reached (the URI may set its own).
+        if !location.uri.contains("serverSelectionTimeoutMS") {
+            options.server_selection_timeout = Some(SELECTION_TIMEOUT);
+        }
+        options
+            .app_name
+            .get_or_insert_with(|| "laneswap".to_string());
+        let client =
+            Client::with_options(options).map_err(|error| open_error(error.to_string()))?;
         let database = client.database(&location.database);
         database
             .run_command(doc! { "ping": 1 })

@@ -1,0 +1,159 @@
+//! The whole server on the MongoDB backend, against a real
+//! MongoDB-protocol server started for this test binary: what a client
+//! sends survives a restart; the URI's password stays out of logs and
+//! errors; `LANESWAP_MONGODB_URI` selects the backend.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::Http;
+use laneswap::config::Settings;
+use laneswap::server::Server;
+use laneswap::storage::mongo::MongoUri;
+use laneswap::storage::StoreUri;
+use serde_json::json;
+
+fn settings(database: &str) -> Settings {
+    let server = common::mongo::shared();
+    let mut settings = Settings::with_store(StoreUri::Mongo(MongoUri {
+        uri: server.uri.clone(),
+        database: database.to_string(),
+    }));
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_on_mongodb_keeps_everything_across_a_restart() {
+    let database = common::mongo::fresh_database("restart");
+    let first = Server::start(&settings(&database)).await.unwrap();
+    assert!(first
+        .store()
+        .describe()
+        .starts_with("mongodb: mongodb://127.0.0.1:"));
+    let http = Http::new(first.url());
+    let id = http.register("billing").await;
+    for (status, message) in [("healthy", "ok"), ("warning", "slow"), ("error", "down")] {
+        let reply = http
+            .post(
+                &format!("/api/services/{id}/heartbeat"),
+                &json!({"status": status, "message": message, "metadata": {"n": 1}}),
+            )
+            .await;
+        assert_eq!(reply.status, 200);
+    }
+    let task = http
+        .post(
+            "/api/progress",
+            &json!({"service_id": id, "task_name": "t", "total_steps": 5}),
+        )
+        .await;
+    assert_eq!(task.status, 201);
+    let alerts = http.get("/api/alerts?state=active").await.body;
+    let alert_id = alerts["alerts"][0]["id"].as_str().unwrap().to_string();
+    http.post(
+        &format!("/api/alerts/{alert_id}/ack"),
+        &json!({"note": "on it"}),
+    )
+    .await;
+    let channel = http
+        .post(
+            "/api/webhooks",
+            &json!({"url": "https://hooks.example.com/x/secret"}),
+        )
+        .await;
+    assert_eq!(channel.status, 201);
+    first.shutdown().await.unwrap();
+
+    let second = Server::start(&settings(&database)).await.unwrap();
+    let http = Http::new(second.url());
+    let service = http.get(&format!("/api/services/{id}")).await.body;
+    assert_eq!(service["status"], "error");
+    assert_eq!(service["message"], "down");
+    assert_eq!(service["metadata"]["n"], 1);
+    assert_eq!(service["events"].as_array().unwrap().len(), 3);
+    let history = http
+        .get(&format!("/api/services/{id}/heartbeats?limit=2"))
+        .await
+        .body;
+    assert_eq!(history["heartbeats"][0]["message"], "down", "{history}");
+    assert_eq!(history["heartbeats"].as_array().unwrap().len(), 2);
+    assert_eq!(http.get("/api/progress").await.body["total"], 1);
+    let alert = http.get(&format!("/api/alerts/{alert_id}")).await.body;
+    assert_eq!(alert["state"], "acknowledged");
+    assert_eq!(alert["ack"]["note"], "on it");
+    assert_eq!(http.get("/api/webhooks").await.body["total"], 1);
+    second.shutdown().await.unwrap();
+}
+
+#[test]
+fn the_environment_selects_mongodb_and_hides_its_password() {
+    let server = common::mongo::shared();
+    let database = common::mongo::fresh_database("env");
+    // Reachable: the server logs where it stores, password hidden.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = server.uri.trim_start_matches("mongodb://").to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_laneswap"))
+        .args(["server", "--listen", &format!("127.0.0.1:{port}")])
+        .env("LANESWAP_MONGODB_URI", format!("mongodb://{address}"))
+        .env("LANESWAP_MONGODB_NAME", &database)
+        .env_remove("LANESWAP_STORE")
+        .env("XDG_CONFIG_HOME", "/nonexistent-laneswap-test-config")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+        .map_while(Result::ok)
+        .find(|line| line.contains("listening"))
+        .unwrap();
+    assert!(line.contains(&format!("(database {database})")), "{line}");
+    assert!(
+        line.contains("store=mongodb: mongodb://127.0.0.1:"),
+        "{line}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // Unreachable, with credentials: a clear failure without the password.
+    let output = Command::new(env!("CARGO_BIN_EXE_laneswap"))
+        .args(["server", "--listen", "127.0.0.1:0"])
+        .env(
+            "LANESWAP_MONGODB_URI",
+            "mongodb://ops:top-secret@127.0.0.1:9/?serverSelectionTimeoutMS=300",
+        )
+        .env_remove("LANESWAP_STORE")
+        .env("XDG_CONFIG_HOME", "/nonexistent-laneswap-test-config")
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!output.status.success());
+    assert!(
+        all.contains("cannot open store mongodb://ops:****@127.0.0.1:9"),
+        "{all}"
+    );
+    assert!(!all.contains("top-secret"), "{all}");
+
+    // A malformed value names the variable, password hidden too.
+    let output = Command::new(env!("CARGO_BIN_EXE_laneswap"))
+        .args(["server"])
+        .env("LANESWAP_MONGODB_URI", "postgres://ops:top-secret@db")
+        .env("XDG_CONFIG_HOME", "/nonexistent-laneswap-test-config")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("LANESWAP_MONGODB_URI"), "{stderr}");
+    assert!(!stderr.contains("top-secret"), "{stderr}");
+    std::thread::sleep(Duration::from_millis(10));
+}
