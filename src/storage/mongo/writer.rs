@@ -278,6 +278,12 @@ impl Writer {
                 .await
                 .map_err(failed)?;
         }
+        if services.is_empty() {
+            return Ok(());
+        }
+        // All service updates of the group in one `update` command: one
+        // round trip however many services beat.
+        let mut statements = Vec::with_capacity(services.len());
         for (id, update) in std::mem::take(services) {
             let order = self.next_order();
             let mut change = doc! { "$setOnInsert": { "order": order } };
@@ -290,11 +296,17 @@ impl Writer {
                     doc! { "events": { "$each": update.inline, "$slice": -(EVENTS_IN_RECORD as i64) } },
                 );
             }
-            self.collection("services")
-                .update_one(doc! { "_id": &id }, change)
-                .upsert(true)
-                .await
-                .map_err(failed)?;
+            statements.push(doc! { "q": { "_id": id }, "u": change, "upsert": true });
+        }
+        let reply = self
+            .database
+            .run_command(doc! { "update": "services", "updates": statements, "ordered": false })
+            .await
+            .map_err(failed)?;
+        if let Ok(errors) = reply.get_array("writeErrors") {
+            if let Some(first) = errors.first() {
+                return Err(JournalError::Write(format!("service update refused: {first}")));
+            }
         }
         Ok(())
     }
