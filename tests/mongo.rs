@@ -15,20 +15,16 @@ use laneswap::storage::mongo::MongoUri;
 use laneswap::storage::StoreUri;
 use serde_json::json;
 
-fn settings(database: &str) -> Settings {
-    let server = common::mongo::shared();
-    let mut settings = Settings::with_store(StoreUri::Mongo(MongoUri {
-        uri: server.uri.clone(),
-        database: database.to_string(),
-    }));
+fn settings(location: &MongoUri) -> Settings {
+    let mut settings = Settings::with_store(StoreUri::Mongo(location.clone()));
     settings.listen = "127.0.0.1:0".parse().unwrap();
     settings
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_on_mongodb_keeps_everything_across_a_restart() {
-    let database = common::mongo::fresh_database("restart");
-    let first = Server::start(&settings(&database)).await.unwrap();
+    let location = common::mongo::location("restart");
+    let first = Server::start(&settings(&location)).await.unwrap();
     assert!(first
         .store()
         .describe()
@@ -67,7 +63,7 @@ async fn a_server_on_mongodb_keeps_everything_across_a_restart() {
     assert_eq!(channel.status, 201);
     first.shutdown().await.unwrap();
 
-    let second = Server::start(&settings(&database)).await.unwrap();
+    let second = Server::start(&settings(&location)).await.unwrap();
     let http = Http::new(second.url());
     let service = http.get(&format!("/api/services/{id}")).await.body;
     assert_eq!(service["status"], "error");

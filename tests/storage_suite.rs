@@ -580,11 +580,7 @@ mod mongodb {
     use laneswap::storage::mongo::{MongoStore, MongoUri};
 
     async fn open() -> Arc<dyn Store> {
-        let server = crate::common::mongo::shared();
-        let location = MongoUri {
-            uri: server.uri.clone(),
-            database: crate::common::mongo::fresh_database("suite"),
-        };
+        let location: MongoUri = crate::common::mongo::location("suite");
         Arc::new(
             MongoStore::open(&location, suite_retention())
                 .await

@@ -57,6 +57,10 @@ keys! {
         "MongoDB connection string (original variable); an empty value means unset. Selects the MongoDB backend unless a store is given.";
     MONGODB_NAME: "mongodb_name", ["LANESWAP_MONGODB_NAME"], None, "laneswap",
         "Database of the MongoDB backend.";
+    MONGODB_SPOOL: "mongodb_spool", ["LANESWAP_MONGODB_SPOOL"], None, "",
+        "File that holds writes while MongoDB is unreachable (default: mongodb-spool-<database>.jsonl in the data directory).";
+    MONGODB_SPOOL_MAX_MB: "mongodb_spool_max_mb", ["LANESWAP_MONGODB_SPOOL_MAX_MB"], None, "512",
+        "Bound of that file in MiB; past it, writes are refused until MongoDB is back.";
     STALE_THRESHOLD: "stale_threshold", ["LANESWAP_STALE_THRESHOLD"], Some("--stale-threshold"), "60",
         "Seconds without a heartbeat before a service is stale (per-service override at registration).";
     CHECK_INTERVAL: "check_interval", ["LANESWAP_CHECK_INTERVAL"], None, "30",

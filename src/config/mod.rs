@@ -213,17 +213,25 @@ impl Settings {
             .is_some_and(|(_, _, _, text)| !text.is_empty());
         // LANESWAP_MONGODB_URI picks MongoDB (as in the original) unless a
         // store was named explicitly.
-        let store = match store {
-            StoreUri::Mongo(location) => StoreUri::Mongo(crate::storage::mongo::MongoUri {
+        let spool = layers.parse(&MONGODB_SPOOL, |text| {
+            Ok((!text.is_empty()).then(|| PathBuf::from(text)))
+        })?;
+        let spool_max_bytes =
+            layers.parse(&MONGODB_SPOOL_MAX_MB, |text| match text.parse::<u64>() {
+                Ok(mb) if (1..=1_048_576).contains(&mb) => Ok(mb * 1_048_576),
+                _ => Err("expected megabytes, 1–1048576".to_string()),
+            })?;
+        let configure = |uri: String| {
+            StoreUri::Mongo(crate::storage::mongo::MongoUri {
+                uri,
                 database: database.clone(),
-                ..location
-            }),
-            _ if !store_given && !mongodb.is_empty() => {
-                StoreUri::Mongo(crate::storage::mongo::MongoUri {
-                    uri: mongodb,
-                    database,
-                })
-            }
+                spool: spool.clone(),
+                spool_max_bytes,
+            })
+        };
+        let store = match store {
+            StoreUri::Mongo(location) => configure(location.uri),
+            _ if !store_given && !mongodb.is_empty() => configure(mongodb),
             other => other,
         };
         let log_level = layers.parse(&LOG_LEVEL, |text| {

@@ -82,7 +82,7 @@ impl ServiceState {
 }
 
 /// One durable mutation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub enum Change {
     /// Write a service's complete current state now (registration,
     /// re-registration, pause): insert or overwrite its row. An existing row

@@ -116,10 +116,7 @@ impl std::str::FromStr for StoreUri {
             return Ok(StoreUri::Sqlite(PathBuf::from(path)));
         }
         if text.starts_with("mongodb://") || text.starts_with("mongodb+srv://") {
-            return Ok(StoreUri::Mongo(mongo::MongoUri {
-                uri: text.to_string(),
-                database: mongo::DEFAULT_DATABASE.to_string(),
-            }));
+            return Ok(StoreUri::Mongo(mongo::MongoUri::new(text)));
         }
         Err("expected sqlite:PATH, mongodb://HOST or memory:".into())
     }
@@ -173,6 +170,22 @@ pub trait Store: Journal {
 
     /// A one-line description for logs (never contains credentials).
     fn describe(&self) -> String;
+
+    /// Whether writes reach their database right now.
+    fn health(&self) -> StoreHealth {
+        StoreHealth::Ok
+    }
+}
+
+/// Whether a store's writes reach their database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreHealth {
+    Ok,
+    /// Ingest goes on, but writes wait locally (e.g. MongoDB unreachable).
+    Degraded {
+        since: DateTime<Utc>,
+        detail: String,
+    },
 }
 
 /// Options for opening a store.

@@ -143,6 +143,8 @@ pub struct Dataset {
     pub channels: Option<Vec<ChannelRow>>,
     /// `None` when the server has no progress API.
     pub has_progress: bool,
+    /// Why the server's store is degraded (writes spooled), if it is.
+    pub store_degraded: Option<String>,
     pub taken_at: Option<DateTime<Utc>>,
 }
 

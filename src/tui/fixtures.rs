@@ -225,6 +225,7 @@ pub fn dataset() -> Dataset {
         alerts: Some(alerts),
         channels: Some(channels),
         has_progress: true,
+        store_degraded: None,
         taken_at: Some(now),
     }
 }

@@ -186,3 +186,15 @@ pub fn fresh_database(prefix: &str) -> String {
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// A location on the shared server: a fresh database and its own spool.
+pub fn location(prefix: &str) -> laneswap::storage::mongo::MongoUri {
+    let database = fresh_database(prefix);
+    let spool = tempfile::tempdir().unwrap().keep().join("spool.jsonl");
+    laneswap::storage::mongo::MongoUri {
+        uri: shared().uri.clone(),
+        database,
+        spool: Some(spool),
+        spool_max_bytes: laneswap::storage::mongo::DEFAULT_SPOOL_MAX_BYTES,
+    }
+}

@@ -19,9 +19,12 @@
 //! with microseconds, which BSON dates would cut to milliseconds); `ts`
 //! and `at` are there for queries and the TTL index.
 
+pub mod spool;
 mod writer;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use std::sync::Arc;
 
 use chrono::Utc;
 use futures_util::TryStreamExt;
@@ -35,14 +38,41 @@ use super::{HistoryQuery, Retention, Store, StoreError};
 use crate::core::model::EVENTS_IN_RECORD;
 use crate::core::{Change, Commit, Delivery, HistoryEvent, Journal, JournalError, Snapshot};
 
-/// A parsed MongoDB location: the URI (with its secret) and the database.
+/// A parsed MongoDB location: the URI (with its secret), the database, and
+/// the local spool that holds writes while the database is unreachable.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MongoUri {
     pub uri: String,
     pub database: String,
+    /// `None`: `$XDG_DATA_HOME/laneswap/mongodb-spool-<database>.jsonl`.
+    pub spool: Option<std::path::PathBuf>,
+    pub spool_max_bytes: u64,
 }
 
+/// Default bound of the local spool: 512 MiB.
+pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 512 * 1_048_576;
+
 impl MongoUri {
+    /// A location with the default database and spool.
+    pub fn new(uri: impl Into<String>) -> Self {
+        MongoUri {
+            uri: uri.into(),
+            database: DEFAULT_DATABASE.to_string(),
+            spool: None,
+            spool_max_bytes: DEFAULT_SPOOL_MAX_BYTES,
+        }
+    }
+
+    /// Where the spool lives.
+    pub fn spool_path(&self) -> std::path::PathBuf {
+        self.spool.clone().unwrap_or_else(|| {
+            dirs::data_dir()
+                .unwrap_or_else(|| std::path::PathBuf::from("."))
+                .join("laneswap")
+                .join(format!("mongodb-spool-{}.jsonl", self.database))
+        })
+    }
+
     /// The URI with its password replaced by `****`.
     pub fn redacted(&self) -> String {
         crate::config::redact_uri(&self.uri)
@@ -64,6 +94,7 @@ pub const DEFAULT_DATABASE: &str = "laneswap";
 /// The MongoDB store.
 pub struct MongoStore {
     database: Database,
+    spool: Arc<spool::Spool>,
     description: String,
     writes: mpsc::UnboundedSender<writer::Job>,
     closed: AtomicBool,
@@ -112,18 +143,39 @@ impl MongoStore {
             .run_command(doc! { "ping": 1 })
             .await
             .map_err(|error| open_error(format!("the server does not answer: {error}")))?;
+        let spool = Arc::new(spool::Spool::open(
+            &location.spool_path(),
+            location.spool_max_bytes,
+        )?);
         let store = MongoStore {
             description: format!(
                 "mongodb: {} (database {})",
                 location.redacted(),
                 location.database
             ),
-            writes: writer::spawn(database.clone(), retention),
+            writes: writer::spawn(database.clone(), retention, Arc::clone(&spool)),
+            spool,
             database,
             closed: AtomicBool::new(false),
             retention,
         };
         store.create_indexes().await?;
+        // Writes spooled by an earlier run reach the database before
+        // anything is read from it.
+        if store.spool.has_backlog() {
+            let mut writer =
+                writer::Writer::new(store.database.clone(), retention, Arc::clone(&store.spool));
+            writer
+                .drain_once()
+                .await
+                .map_err(|reason| StoreError::Open {
+                    location: location.redacted(),
+                    reason: format!(
+                        "cannot apply the writes spooled in {}: {reason}",
+                        store.spool.path().display()
+                    ),
+                })?;
+        }
         Ok(store)
     }
 
@@ -333,6 +385,21 @@ impl Store for MongoStore {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    fn health(&self) -> super::StoreHealth {
+        match self.spool.backlog() {
+            None => super::StoreHealth::Ok,
+            Some(backlog) => super::StoreHealth::Degraded {
+                since: backlog.since,
+                detail: format!(
+                    "MongoDB unreachable ({}); {} bytes of writes spooled in {}",
+                    backlog.reason,
+                    backlog.bytes,
+                    self.spool.path().display()
+                ),
+            },
+        }
     }
 }
 

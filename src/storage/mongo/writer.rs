@@ -1,9 +1,16 @@
 //! The MongoDB store's one writer: it takes the core's changes in order,
 //! groups what is waiting (a burst of heartbeats becomes one `insert_many`
-//! of events and one update per service), applies them, and answers every
-//! commit of the group with the result. Retention runs here too, so it
-//! never races the writes.
+//! of events and one `update` command for the services), applies them, and
+//! answers every commit of the group with the result. Retention runs here
+//! too, so it never races the writes.
+//!
+//! When the database cannot be reached, the group goes to the local
+//! [`Spool`] instead (and so does everything after it until the spool has
+//! drained); the drain task applies spooled groups in order once the
+//! database answers again. A group's documents get ids and order numbers
+//! from its `first_order`, so applying it twice inserts nothing twice.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -14,6 +21,7 @@ use mongodb::{Collection, Database};
 use tokio::sync::{mpsc, oneshot};
 
 use super::micros;
+use super::spool::{Line, Spool};
 use crate::core::model::EVENTS_IN_RECORD;
 use crate::core::{Change, DeliveryState, HistoryEvent, JournalError};
 use crate::storage::{Retention, StoreError, FINISHED_DELIVERIES_KEPT};
@@ -40,15 +48,19 @@ const RETENTION_EVERY: Duration = Duration::from_secs(600);
 /// Delivery writes between two prunes of the finished ones.
 const PRUNE_EVERY: u64 = 500;
 
-pub fn spawn(database: Database, retention: Retention) -> mpsc::UnboundedSender<Job> {
+pub fn spawn(
+    database: Database,
+    retention: Retention,
+    spool: Arc<Spool>,
+) -> mpsc::UnboundedSender<Job> {
     let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
+    tokio::spawn(drain(Writer::new(
+        database.clone(),
+        retention,
+        Arc::clone(&spool),
+    )));
     tokio::spawn(async move {
-        let mut writer = Writer {
-            database,
-            retention,
-            order: 0,
-            delivery_writes: 0,
-        };
+        let mut writer = Writer::new(database, retention, spool);
         let mut retention_tick = tokio::time::interval(RETENTION_EVERY);
         retention_tick.tick().await;
         loop {
@@ -99,42 +111,141 @@ pub fn spawn(database: Database, retention: Retention) -> mpsc::UnboundedSender<
 }
 
 /// A service's pending update within one group.
-#[derive(Default)]
 struct ServiceUpdate {
     state: Option<Document>,
     inline: Vec<Document>,
+    /// `order` if the service is new: its first change's.
+    order: i64,
 }
 
-struct Writer {
+impl Default for ServiceUpdate {
+    fn default() -> Self {
+        ServiceUpdate {
+            state: None,
+            inline: Vec::new(),
+            order: i64::MAX,
+        }
+    }
+}
+
+pub(super) struct Writer {
     database: Database,
     retention: Retention,
+    spool: Arc<Spool>,
     /// Last `order` handed out (insertion order of documents).
     order: i64,
     delivery_writes: u64,
 }
 
-fn failed(error: mongodb::error::Error) -> JournalError {
-    JournalError::Write(error.to_string())
+/// Why a group could not be applied.
+#[derive(Debug)]
+pub(super) enum Failure {
+    /// The database did not answer (or lost the connection): spool it.
+    Unreachable(String),
+    /// The database refused it, or it could not be encoded.
+    Refused(String),
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> Result<Bson, JournalError> {
-    to_bson(value).map_err(|error| JournalError::Write(format!("cannot encode: {error}")))
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Unreachable(reason) | Failure::Refused(reason) => f.write_str(reason),
+        }
+    }
+}
+
+fn failed(error: mongodb::error::Error) -> Failure {
+    use mongodb::error::ErrorKind;
+    let unreachable = matches!(
+        *error.kind,
+        ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. }
+    ) || error.contains_label("RetryableWriteError");
+    if unreachable {
+        Failure::Unreachable(error.to_string())
+    } else {
+        Failure::Refused(error.to_string())
+    }
+}
+
+/// An `insert_many` failure made only of duplicate ids: a replayed group.
+fn only_duplicates(error: &mongodb::error::Error) -> bool {
+    match error.kind.as_ref() {
+        mongodb::error::ErrorKind::InsertMany(failure) => {
+            failure.write_concern_error.is_none()
+                && failure
+                    .write_errors
+                    .as_ref()
+                    .is_some_and(|errors| errors.iter().all(|e| e.code == 11000))
+        }
+        _ => false,
+    }
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Bson, Failure> {
+    to_bson(value).map_err(|error| Failure::Refused(format!("cannot encode: {error}")))
+}
+
+/// Applies spooled groups once the database answers again.
+async fn drain(mut writer: Writer) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !writer.spool.has_backlog() {
+            continue;
+        }
+        match writer.drain_once().await {
+            Ok(true) => tracing::info!("MongoDB answers again: the spool has drained"),
+            Ok(false) => {}
+            Err(error) => tracing::debug!(%error, "MongoDB still unreachable; the spool waits"),
+        }
+    }
 }
 
 impl Writer {
+    pub(super) fn new(database: Database, retention: Retention, spool: Arc<Spool>) -> Writer {
+        Writer {
+            database,
+            retention,
+            spool,
+            order: 0,
+            delivery_writes: 0,
+        }
+    }
+
     fn collection(&self, name: &str) -> Collection<Document> {
         self.database.collection(name)
     }
 
-    /// An increasing number near the current time in microseconds × 1000,
-    /// so documents written by several nodes still sort by arrival.
-    fn next_order(&mut self) -> i64 {
+    /// `count` increasing numbers near the current time in microseconds ×
+    /// 1000 (documents written by several nodes still sort by arrival);
+    /// returns the first.
+    fn reserve(&mut self, count: usize) -> i64 {
         let now = Utc::now().timestamp_micros().saturating_mul(1000);
-        self.order = now.max(self.order + 1);
-        self.order
+        let first = now.max(self.order + 1);
+        self.order = first + count as i64;
+        first
     }
 
-    /// Applies the grouped changes and answers their commits.
+    /// Applies every spooled group it can, in order; true once the spool
+    /// is empty.
+    pub(super) async fn drain_once(&mut self) -> Result<bool, String> {
+        let pending = self.spool.pending().map_err(|e| e.to_string())?;
+        let mut emptied = false;
+        for (end, line) in pending {
+            self.order = self.order.max(line.first_order + line.changes.len() as i64);
+            self.apply(&line.changes, line.first_order)
+                .await
+                .map_err(|failure| failure.to_string())?;
+            emptied = self.spool.applied(end).map_err(|e| e.to_string())?;
+        }
+        Ok(emptied)
+    }
+
+    /// Applies the grouped changes (or spools them) and answers their
+    /// commits.
     async fn commit(
         &mut self,
         changes: &mut Vec<Change>,
@@ -143,7 +254,27 @@ impl Writer {
         if waiting.is_empty() {
             return;
         }
-        let result = self.apply(std::mem::take(changes)).await;
+        let changes = std::mem::take(changes);
+        let line = Line {
+            first_order: self.reserve(changes.len()),
+            changes,
+        };
+        let result = if self.spool.has_backlog() {
+            self.spool.append(&line, "MongoDB unreachable")
+        } else {
+            match self.apply(&line.changes, line.first_order).await {
+                Ok(()) => Ok(()),
+                Err(Failure::Unreachable(reason)) => {
+                    tracing::warn!(
+                        %reason,
+                        spool = %self.spool.path().display(),
+                        "MongoDB unreachable: writes go to the local spool until it answers"
+                    );
+                    self.spool.append(&line, &reason)
+                }
+                Err(Failure::Refused(reason)) => Err(JournalError::Write(reason)),
+            }
+        };
         if let Err(error) = &result {
             tracing::error!(%error, "MongoDB write failed");
         }
@@ -152,40 +283,45 @@ impl Writer {
         }
     }
 
-    async fn apply(&mut self, changes: Vec<Change>) -> Result<(), JournalError> {
+    /// Applies one group. Its documents' ids and order numbers come from
+    /// `first_order` and the change's position, so a replay is harmless.
+    async fn apply(&mut self, changes: &[Change], first_order: i64) -> Result<(), Failure> {
         let mut events: Vec<Document> = Vec::new();
         let mut services: IndexMap<String, ServiceUpdate> = IndexMap::new();
-        for change in changes {
+        for (index, change) in changes.iter().enumerate() {
+            let order = first_order + index as i64;
             match change {
                 Change::PutService(state) => {
-                    services.entry(state.id.clone()).or_default().state =
-                        Some(as_document(&state)?);
+                    let update = services.entry(state.id.clone()).or_default();
+                    update.state = Some(as_document(state)?);
+                    update.order = update.order.min(order);
                 }
                 Change::RecordEvent { state, event } => {
-                    let seq = self.next_order();
                     let ts = micros(event.timestamp);
                     events.push(doc! {
+                        "_id": format!("{first_order}-{index}"),
                         "service_id": &state.id,
                         "ts": ts,
-                        "seq": seq,
+                        "seq": order,
                         "at": mongodb::bson::DateTime::from_millis(event.timestamp.timestamp_millis()),
-                        "event": encode(&event)?,
+                        "event": encode(event)?,
                     });
                     let inline = HistoryEvent {
                         metadata: None,
-                        ..event
+                        ..event.clone()
                     };
                     let update = services.entry(state.id.clone()).or_default();
                     update
                         .inline
                         .push(doc! { "ts": ts, "event": encode(&inline)? });
-                    update.state = Some(as_document(&state)?);
+                    update.state = Some(as_document(state)?);
+                    update.order = update.order.min(order);
                 }
                 Change::RemoveService { service_id } => {
                     self.flush(&mut events, &mut services).await?;
-                    let filter = doc! { "service_id": &service_id };
+                    let filter = doc! { "service_id": service_id };
                     self.collection("services")
-                        .delete_one(doc! { "_id": &service_id })
+                        .delete_one(doc! { "_id": service_id })
                         .await
                         .map_err(failed)?;
                     for name in ["events", "tasks", "alerts"] {
@@ -196,8 +332,8 @@ impl Writer {
                     }
                 }
                 Change::PutAlert(alert) => {
-                    let set = doc! { "service_id": &alert.service_id, "alert": encode(&alert)? };
-                    self.upsert("alerts", &alert.id, set).await?;
+                    let set = doc! { "service_id": &alert.service_id, "alert": encode(alert)? };
+                    self.upsert("alerts", &alert.id, set, order).await?;
                 }
                 Change::RemoveAlert { id } => {
                     self.collection("alerts")
@@ -214,31 +350,31 @@ impl Writer {
                     let set = doc! {
                         "channel_id": &delivery.channel_id,
                         "state": state,
-                        "delivery": encode(&*delivery)?,
+                        "delivery": encode(&**delivery)?,
                     };
-                    self.upsert("deliveries", &delivery.id, set).await?;
+                    self.upsert("deliveries", &delivery.id, set, order).await?;
                     self.delivery_writes += 1;
                     if self.delivery_writes % PRUNE_EVERY == 0 {
                         self.prune_deliveries().await?;
                     }
                 }
                 Change::PutChannel(channel) => {
-                    let set = doc! { "channel": encode(&channel)? };
-                    self.upsert("channels", &channel.id, set).await?;
+                    let set = doc! { "channel": encode(channel)? };
+                    self.upsert("channels", &channel.id, set, order).await?;
                 }
                 Change::RemoveChannel { id } => {
                     self.collection("channels")
-                        .delete_one(doc! { "_id": &id })
+                        .delete_one(doc! { "_id": id })
                         .await
                         .map_err(failed)?;
                     self.collection("deliveries")
-                        .delete_many(doc! { "channel_id": &id })
+                        .delete_many(doc! { "channel_id": id })
                         .await
                         .map_err(failed)?;
                 }
                 Change::PutTask(task) => {
-                    let set = doc! { "service_id": &task.service_id, "task": encode(&task)? };
-                    self.upsert("tasks", &task.task_id, set).await?;
+                    let set = doc! { "service_id": &task.service_id, "task": encode(task)? };
+                    self.upsert("tasks", &task.task_id, set, order).await?;
                 }
                 Change::RemoveTask { task_id } => {
                     self.collection("tasks")
@@ -251,9 +387,14 @@ impl Writer {
         self.flush(&mut events, &mut services).await
     }
 
-    /// Inserts or updates a document by id; a new one gets its `order`.
-    async fn upsert(&mut self, name: &str, id: &str, set: Document) -> Result<(), JournalError> {
-        let order = self.next_order();
+    /// Inserts or updates a document by id; a new one gets `order`.
+    async fn upsert(
+        &mut self,
+        name: &str,
+        id: &str,
+        set: Document,
+        order: i64,
+    ) -> Result<(), Failure> {
         self.collection(name)
             .update_one(
                 doc! { "_id": id },
@@ -270,13 +411,18 @@ impl Writer {
         &mut self,
         events: &mut Vec<Document>,
         services: &mut IndexMap<String, ServiceUpdate>,
-    ) -> Result<(), JournalError> {
+    ) -> Result<(), Failure> {
         if !events.is_empty() {
-            self.collection("events")
+            let inserted = self
+                .collection("events")
                 .insert_many(std::mem::take(events))
                 .ordered(false)
-                .await
-                .map_err(failed)?;
+                .await;
+            match inserted {
+                Ok(_) => {}
+                Err(error) if only_duplicates(&error) => {}
+                Err(error) => return Err(failed(error)),
+            }
         }
         if services.is_empty() {
             return Ok(());
@@ -285,8 +431,7 @@ impl Writer {
         // round trip however many services beat.
         let mut statements = Vec::with_capacity(services.len());
         for (id, update) in std::mem::take(services) {
-            let order = self.next_order();
-            let mut change = doc! { "$setOnInsert": { "order": order } };
+            let mut change = doc! { "$setOnInsert": { "order": update.order } };
             if let Some(state) = update.state {
                 change.insert("$set", doc! { "state": state });
             }
@@ -305,14 +450,14 @@ impl Writer {
             .map_err(failed)?;
         if let Ok(errors) = reply.get_array("writeErrors") {
             if let Some(first) = errors.first() {
-                return Err(JournalError::Write(format!("service update refused: {first}")));
+                return Err(Failure::Refused(format!("service update refused: {first}")));
             }
         }
         Ok(())
     }
 
     /// Keeps the newest [`FINISHED_DELIVERIES_KEPT`] finished deliveries.
-    async fn prune_deliveries(&self) -> Result<(), JournalError> {
+    async fn prune_deliveries(&self) -> Result<(), Failure> {
         let finished = doc! { "state": { "$ne": "pending" } };
         let deliveries = self.collection("deliveries");
         let oldest_kept: Option<Document> = deliveries
@@ -388,10 +533,10 @@ impl Writer {
     }
 }
 
-fn as_document<T: serde::Serialize>(value: &T) -> Result<Document, JournalError> {
+fn as_document<T: serde::Serialize>(value: &T) -> Result<Document, Failure> {
     match encode(value)? {
         Bson::Document(document) => Ok(document),
-        other => Err(JournalError::Write(format!(
+        other => Err(Failure::Refused(format!(
             "expected a document, got {other:?}"
         ))),
     }

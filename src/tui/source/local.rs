@@ -70,6 +70,9 @@ impl DataSource for LocalSource {
             rows.push(channel_row(channel, last.as_ref()));
         }
         data.channels = Some(rows);
+        if let crate::storage::StoreHealth::Degraded { detail, .. } = self.store.health() {
+            data.store_degraded = Some(clean(&detail));
+        }
         Ok(data)
     }
 
@@ -253,6 +256,7 @@ pub fn build(taken: Taken, now: DateTime<Utc>, stall_after_secs: f64) -> Dataset
         alerts: Some(taken.alerts.iter().map(alert_row).collect()),
         channels: None,
         has_progress: true,
+        store_degraded: None,
         taken_at: Some(now),
     }
 }

@@ -133,6 +133,12 @@ fn connection_spans(app: &App) -> Vec<Span<'static>> {
             theme.style("ui.error"),
         ));
     }
+    if let Some(detail) = &app.data.store_degraded {
+        spans.push(Span::styled(
+            format!("⚠ store degraded: {detail} "),
+            theme.style("ui.warning"),
+        ));
+    }
     spans
 }
 

@@ -151,12 +151,13 @@ impl RemoteSource {
 impl DataSource for RemoteSource {
     async fn snapshot(&self, focus: Option<&str>) -> Result<Dataset, SourceError> {
         let resolved_path = format!("/alerts?state=resolved&limit={ALERTS_SHOWN}");
-        let (services, active, resolved, progress, webhooks) = tokio::join!(
+        let (services, active, resolved, progress, webhooks, health) = tokio::join!(
             self.get_optional("/services"),
             self.get_optional("/alerts?state=active"),
             self.get_optional(&resolved_path),
             self.get_optional("/progress"),
             self.get_optional("/webhooks"),
+            self.get_optional("/health"),
         );
         let services = services?.ok_or_else(|| {
             SourceError::Unsupported(
@@ -183,6 +184,10 @@ impl DataSource for RemoteSource {
             }
             _ => None,
         };
+        data.store_degraded = health
+            .ok()
+            .flatten()
+            .and_then(|body| body["store"]["detail"].as_str().map(clean));
         data.channels = match webhooks {
             Ok(Some(body)) => Some(list(&body, "webhooks").map(channel_row).collect()),
             _ => None,
