@@ -153,3 +153,137 @@ fn the_environment_selects_mongodb_and_hides_its_password() {
     assert!(!stderr.contains("top-secret"), "{stderr}");
     std::thread::sleep(Duration::from_millis(10));
 }
+
+/// The database goes away under a heartbeat load and comes back: every
+/// acknowledged heartbeat is in it afterwards, and the server said it was
+/// degraded meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_loses_no_acknowledged_heartbeat() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let storage = tempfile::tempdir().unwrap();
+    let database = common::mongo::start_on(storage.path(), port);
+    let mut location = common::mongo::location("outage");
+    location.uri =
+        format!("mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=500");
+    let server = Server::start(&settings(&location)).await.unwrap();
+    let http = Http::new(server.url());
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(http.register(&format!("svc-{i}")).await);
+    }
+
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let refused = Arc::new(Mutex::new(0usize));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for worker in 0..6 {
+        let (http, ids, acknowledged, refused, stop) = (
+            Http::new(server.url()),
+            ids.clone(),
+            acknowledged.clone(),
+            refused.clone(),
+            stop.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let id = &ids[(worker + n) % ids.len()];
+                let message = format!("w{worker}-{n}");
+                let reply = http
+                    .post(
+                        &format!("/api/services/{id}/heartbeat"),
+                        &json!({"status": "healthy", "message": message}),
+                    )
+                    .await;
+                if reply.status == 200 {
+                    acknowledged.lock().unwrap().push((id.clone(), message));
+                } else {
+                    *refused.lock().unwrap() += 1;
+                }
+                n += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let before_outage = acknowledged.lock().unwrap().len();
+    common::mongo::stop(&database);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let health = http.get("/api/health").await.body;
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["store"]["state"], "degraded", "{health}");
+    let during = acknowledged.lock().unwrap().len();
+    assert!(
+        during > before_outage + 20,
+        "ingest went on: {before_outage} → {during}"
+    );
+
+    let _restarted = common::mongo::start_on(storage.path(), port);
+    // The load goes on for a moment against the restarted database, then
+    // stops; the spool drains.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let started = Instant::now();
+    loop {
+        let health = http.get("/api/health").await.body;
+        if health.get("store").is_none() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never drained: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "the spool drained {:?} after the load stopped",
+        started.elapsed()
+    );
+    assert_eq!(*refused.lock().unwrap(), 0, "no heartbeat was refused");
+    server.shutdown().await.unwrap();
+
+    // Everything acknowledged is in the database: read it back through a
+    // fresh store.
+    let store = laneswap::storage::mongo::MongoStore::open(&location, Default::default())
+        .await
+        .unwrap();
+    use laneswap::storage::Store;
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let mut missing = 0;
+    for id in &ids {
+        let stored: std::collections::HashSet<String> = store
+            .history(
+                id,
+                laneswap::storage::HistoryQuery {
+                    limit: 1_000_000,
+                    since: None,
+                },
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|event| event.message)
+            .collect();
+        missing += acknowledged
+            .iter()
+            .filter(|(service, message)| service == id && !stored.contains(message))
+            .count();
+    }
+    eprintln!(
+        "acknowledged {} heartbeats ({} before the outage, {} by its end); missing {missing}",
+        acknowledged.len(),
+        before_outage,
+        during
+    );
+    assert_eq!(missing, 0);
+}

@@ -102,9 +102,20 @@ fn install(root: &Path) {
 
 /// Starts a server on a free port with its data in `storage`.
 pub fn start_at(storage: &Path) -> MongoServer {
+    start_on(storage, 0)
+}
+
+/// Starts a server on `port` (0: a free one) with its data in `storage`.
+pub fn start_on(storage: &Path, port: u16) -> MongoServer {
     std::fs::create_dir_all(storage).unwrap();
     let mut child = Command::new(binary())
-        .args(["--host", "127.0.0.1", "--port", "0", "--storage-path"])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--storage-path",
+        ])
         .arg(storage)
         .args(["--cache-size", "256M", "--log-level", "WARNING"])
         .stdout(Stdio::piped())

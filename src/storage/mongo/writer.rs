@@ -45,6 +45,9 @@ const GROUP: usize = 1024;
 /// How often retention runs by itself.
 const RETENTION_EVERY: Duration = Duration::from_secs(600);
 
+/// Changes applied per round when draining the spool.
+const DRAIN_CHANGES: usize = 4096;
+
 /// Delivery writes between two prunes of the finished ones.
 const PRUNE_EVERY: u64 = 500;
 
@@ -234,12 +237,32 @@ impl Writer {
     pub(super) async fn drain_once(&mut self) -> Result<bool, String> {
         let pending = self.spool.pending().map_err(|e| e.to_string())?;
         let mut emptied = false;
-        for (end, line) in pending {
-            self.order = self.order.max(line.first_order + line.changes.len() as i64);
-            self.apply(&line.changes, line.first_order)
+        let mut start = 0;
+        while start < pending.len() {
+            // Several spooled groups per round of requests, so the drain
+            // outpaces new writes.
+            let mut end = start;
+            let mut size = 0;
+            while end < pending.len() && (end == start || size < DRAIN_CHANGES) {
+                size += pending[end].1.changes.len();
+                end += 1;
+            }
+            let chunk = &pending[start..end];
+            for (_, line) in chunk {
+                self.order = self.order.max(line.first_order + line.changes.len() as i64);
+            }
+            let groups: Vec<(i64, &[Change])> = chunk
+                .iter()
+                .map(|(_, line)| (line.first_order, line.changes.as_slice()))
+                .collect();
+            self.apply(&groups)
                 .await
                 .map_err(|failure| failure.to_string())?;
-            emptied = self.spool.applied(end).map_err(|e| e.to_string())?;
+            emptied = self
+                .spool
+                .applied(chunk[chunk.len() - 1].0)
+                .map_err(|e| e.to_string())?;
+            start = end;
         }
         Ok(emptied)
     }
@@ -262,7 +285,7 @@ impl Writer {
         let result = if self.spool.has_backlog() {
             self.spool.append(&line, "MongoDB unreachable")
         } else {
-            match self.apply(&line.changes, line.first_order).await {
+            match self.apply(&[(line.first_order, &line.changes)]).await {
                 Ok(()) => Ok(()),
                 Err(Failure::Unreachable(reason)) => {
                     tracing::warn!(
@@ -283,12 +306,19 @@ impl Writer {
         }
     }
 
-    /// Applies one group. Its documents' ids and order numbers come from
+    /// Applies groups of changes, in order, in as few requests as it can.
+    /// A document's id and order number come from its group's
     /// `first_order` and the change's position, so a replay is harmless.
-    async fn apply(&mut self, changes: &[Change], first_order: i64) -> Result<(), Failure> {
+    async fn apply(&mut self, groups: &[(i64, &[Change])]) -> Result<(), Failure> {
         let mut events: Vec<Document> = Vec::new();
         let mut services: IndexMap<String, ServiceUpdate> = IndexMap::new();
-        for (index, change) in changes.iter().enumerate() {
+        let mut changes: Vec<(i64, usize, &Change)> = Vec::new();
+        for (first_order, group) in groups {
+            for (index, change) in group.iter().enumerate() {
+                changes.push((*first_order, index, change));
+            }
+        }
+        for (first_order, index, change) in changes {
             let order = first_order + index as i64;
             match change {
                 Change::PutService(state) => {
