@@ -7,7 +7,7 @@ use comfy_table::{ContentArrangement, Table};
 use serde_json::Value;
 
 use crate::client::types::parse_time;
-use crate::tui::data::clean;
+use crate::core::text::clean;
 
 /// A table with a header row and no borders (like `kubectl get`).
 pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
@@ -56,7 +56,7 @@ pub fn text(value: &Value, key: &str) -> String {
 /// A time field as "5s ago" / "in 3m", or `never`.
 pub fn when(value: &Value, key: &str, now: DateTime<Utc>) -> String {
     match value.get(key).and_then(Value::as_str).and_then(parse_time) {
-        Some(at) => crate::tui::view::relative(at, now),
+        Some(at) => crate::core::text::relative(at, now),
         None => "never".to_string(),
     }
 }

@@ -22,6 +22,7 @@ pub mod model;
 pub mod notifications;
 pub mod registry;
 pub mod staleness;
+pub mod text;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -7,11 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::core::Status;
 
-/// Strips control characters (and so the escape sequences they start) from
-/// text that came over the network, before it reaches the terminal.
-pub fn clean(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect()
-}
+pub use crate::core::text::clean;
 
 /// One service, as the table shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,11 +200,6 @@ pub fn progress_by_service(tasks: &[TaskRow]) -> std::collections::HashMap<&str,
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn control_characters_never_survive() {
-        assert_eq!(clean("ok\u{1b}[31mred\u{7}\r\n\u{9b}2J"), "ok[31mred2J");
-    }
 
     #[test]
     fn counts_cover_every_status() {

@@ -12,8 +12,8 @@ use serde_json::{json, Map, Value};
 use super::tables::{fields, list_or_all, metadata, table, text, when};
 use crate::client::http::segment;
 use crate::client::{Api, ClientError};
+use crate::core::text::short_duration;
 use crate::core::Status;
-use crate::tui::view::short_duration;
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum ServicesCommand {

@@ -180,7 +180,7 @@ pub async fn webhooks(
                                     channel["enabled"].as_bool(),
                                 ) {
                                     (Some(reason), _) => {
-                                        format!("broken: {}", crate::tui::data::clean(reason))
+                                        format!("broken: {}", crate::core::text::clean(reason))
                                     }
                                     (None, Some(false)) => "disabled".into(),
                                     _ => "enabled".into(),

@@ -176,7 +176,7 @@ pub async fn services(
                         format!(
                             "until {} ({})",
                             at.format("%Y-%m-%d %H:%M:%S UTC"),
-                            crate::tui::view::relative(at, now)
+                            crate::core::text::relative(at, now)
                         )
                     })
                     .unwrap_or_else(|| "until resumed".into());

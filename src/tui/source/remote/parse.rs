@@ -3,7 +3,9 @@
 //! without an offset, events without `type`) fill what they can. Every
 //! string goes through [`clean`].
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
+
+use crate::client::types::parse_time;
 use serde_json::Value;
 
 use crate::core::Status;
@@ -23,17 +25,6 @@ pub fn text(value: &Value, key: &str) -> String {
 
 fn time(value: &Value, key: &str) -> Option<DateTime<Utc>> {
     parse_time(value.get(key)?.as_str()?)
-}
-
-/// RFC 3339, or the naive timestamps the original server stored in MongoDB
-/// (taken as UTC).
-pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Some(at.with_timezone(&Utc));
-    }
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|naive| naive.and_utc())
 }
 
 fn status(value: &Value, key: &str) -> Status {
