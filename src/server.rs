@@ -89,6 +89,22 @@ impl Server {
         tracing::info!(%addr, store = %store.describe(), restored, "laneswap server listening");
 
         let (stop, stopped) = watch::channel(false);
+        // Other nodes on the same database: take their changes in.
+        if let Some(mut remote) = store.remote_changes() {
+            let core = core.clone();
+            let mut stopping = stopped.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        changes = remote.recv() => match changes {
+                            Some(changes) => core.absorb(changes),
+                            None => return,
+                        },
+                        _ = stopping.wait_for(|stopped| *stopped) => return,
+                    }
+                }
+            });
+        }
         let monitor = tokio::spawn(core.clone().run_monitor(wait_for(stopped.clone())));
         let deliveries = crate::notify::delivery::spawn(
             core.clone(),

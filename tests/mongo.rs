@@ -287,3 +287,93 @@ async fn an_outage_loses_no_acknowledged_heartbeat() {
     );
     assert_eq!(missing, 0);
 }
+
+/// Two server nodes on one database see each other's changes: a service
+/// registered on one, its heartbeats through the other, an ack and a
+/// webhook; each shows on the other node within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_see_each_others_changes() {
+    use std::time::Instant;
+
+    let location = common::mongo::location("nodes");
+    let mut other = location.clone();
+    other.spool = Some(tempfile::tempdir().unwrap().keep().join("spool-b.jsonl"));
+    let a = Server::start(&settings(&location)).await.unwrap();
+    let b = Server::start(&settings(&other)).await.unwrap();
+    let (on_a, on_b) = (Http::new(a.url()), Http::new(b.url()));
+
+    // Waits until `check` holds on a node; returns how long it took.
+    async fn visible(
+        http: &Http,
+        path: &str,
+        check: impl Fn(&serde_json::Value) -> bool,
+    ) -> Duration {
+        let started = Instant::now();
+        loop {
+            let reply = http.get(path).await;
+            if reply.status == 200 && check(&reply.body) {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "{path}: not within a second: {}",
+                reply.body
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    let id = on_a.register("shared-service").await;
+    let mut worst = visible(&on_b, &format!("/api/services/{id}"), |s| {
+        s["name"] == "shared-service"
+    })
+    .await;
+    let beat = on_b
+        .post(
+            &format!("/api/services/{id}/heartbeat"),
+            &json!({"status": "error", "message": "via b"}),
+        )
+        .await;
+    assert_eq!(beat.status, 200);
+    worst = worst.max(
+        visible(&on_a, &format!("/api/services/{id}"), |s| {
+            s["status"] == "error" && s["message"] == "via b"
+        })
+        .await,
+    );
+    // The alert opened on b; a sees it and acknowledges it; b sees that.
+    worst = worst.max(visible(&on_a, "/api/alerts?state=active", |body| body["total"] == 1).await);
+    let alert_id = on_a.get("/api/alerts?state=active").await.body["alerts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ack = on_a
+        .post(
+            &format!("/api/alerts/{alert_id}/ack"),
+            &json!({"note": "from a"}),
+        )
+        .await;
+    assert_eq!(ack.status, 200, "{}", ack.body);
+    worst = worst.max(
+        visible(&on_b, &format!("/api/alerts/{alert_id}"), |alert| {
+            alert["state"] == "acknowledged"
+        })
+        .await,
+    );
+    let channel = on_b
+        .post(
+            "/api/webhooks",
+            &json!({"url": "https://hooks.example.com/x/secret", "name": "shared"}),
+        )
+        .await;
+    assert_eq!(channel.status, 201);
+    worst = worst.max(visible(&on_a, "/api/webhooks", |body| body["total"] == 1).await);
+    let listing = on_a.get("/api/services").await.body;
+    assert_eq!(
+        listing["services"][&id]["events"].as_array().unwrap().len(),
+        1
+    );
+    eprintln!("slowest change to show on the other node: {worst:?}");
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}

@@ -192,6 +192,24 @@ impl AlertBook {
         &self.policy
     }
 
+    /// Takes in an alert another node changed.
+    pub fn absorb(&mut self, alert: Alert) -> Alert {
+        let resolved = !alert.is_active() && !self.resolved.contains(&alert.id);
+        let alert = self.store(alert);
+        if resolved {
+            self.resolved.push_back(alert.id.clone());
+        }
+        alert
+    }
+
+    /// Forgets an alert another node pruned.
+    pub fn forget(&mut self, id: &str) {
+        if let Some(alert) = self.alerts.shift_remove(id) {
+            self.unindex(&alert);
+            self.resolved.retain(|kept| kept != id);
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<&Alert> {
         self.alerts.get(id)
     }

@@ -196,6 +196,22 @@ impl Core {
         Ok((value, commit))
     }
 
+    /// Takes in changes another server node made (read back from the
+    /// shared database). Nothing is journaled or notified again: the node
+    /// that made them did both. Subscribers see what changed.
+    pub fn absorb(&self, changes: Vec<Change>) {
+        let now = self.now();
+        let mut registry = self.lock();
+        let mut events = Vec::new();
+        for change in changes {
+            events.extend(registry.absorb(change, now));
+        }
+        drop(registry);
+        // Deadlines may have moved either way.
+        self.inner.monitor_wake.notify_one();
+        self.publish(events);
+    }
+
     fn publish(&self, events: Vec<CoreEvent>) {
         if self.inner.events.receiver_count() == 0 {
             return;

@@ -175,6 +175,14 @@ pub trait Store: Journal {
     fn health(&self) -> StoreHealth {
         StoreHealth::Ok
     }
+
+    /// Changes other server nodes make on the same database, for the core
+    /// to take in (`None` for stores no other node shares). Taken once.
+    fn remote_changes(
+        &self,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<crate::core::Change>>> {
+        None
+    }
 }
 
 /// Whether a store's writes reach their database.

@@ -16,6 +16,7 @@ use super::journal::{Change, ServiceState, Snapshot};
 use super::model::{EventKind, HistoryEvent, Metadata, Pause, ProgressTask, ServiceRecord, Status};
 use super::staleness::{self, StalePolicy};
 
+mod absorb;
 mod channels;
 mod tasks;
 #[cfg(test)]

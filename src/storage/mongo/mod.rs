@@ -19,6 +19,7 @@
 //! with microseconds, which BSON dates would cut to milliseconds); `ts`
 //! and `at` are there for queries and the TTL index.
 
+pub mod feed;
 pub mod spool;
 mod writer;
 
@@ -94,7 +95,11 @@ pub const DEFAULT_DATABASE: &str = "laneswap";
 /// The MongoDB store.
 pub struct MongoStore {
     database: Database,
+    /// This server node's id in the feed.
+    node: String,
     spool: Arc<spool::Spool>,
+    /// The other nodes' changes, until the server takes the receiver.
+    remote: std::sync::Mutex<Option<mpsc::UnboundedReceiver<Vec<Change>>>>,
     description: String,
     writes: mpsc::UnboundedSender<writer::Job>,
     closed: AtomicBool,
@@ -147,13 +152,22 @@ impl MongoStore {
             &location.spool_path(),
             location.spool_max_bytes,
         )?);
+        let node = uuid::Uuid::new_v4().to_string();
+        let start = Utc::now().timestamp_micros().saturating_mul(1000);
         let store = MongoStore {
             description: format!(
                 "mongodb: {} (database {})",
                 location.redacted(),
                 location.database
             ),
-            writes: writer::spawn(database.clone(), retention, Arc::clone(&spool)),
+            writes: writer::spawn(
+                database.clone(),
+                retention,
+                Arc::clone(&spool),
+                node.clone(),
+            ),
+            remote: std::sync::Mutex::new(Some(feed::spawn(database.clone(), node.clone(), start))),
+            node,
             spool,
             database,
             closed: AtomicBool::new(false),
@@ -163,8 +177,12 @@ impl MongoStore {
         // Writes spooled by an earlier run reach the database before
         // anything is read from it.
         if store.spool.has_backlog() {
-            let mut writer =
-                writer::Writer::new(store.database.clone(), retention, Arc::clone(&store.spool));
+            let mut writer = writer::Writer::new(
+                store.database.clone(),
+                retention,
+                Arc::clone(&store.spool),
+                store.node.clone(),
+            );
             writer
                 .drain_once()
                 .await
@@ -210,6 +228,7 @@ impl MongoStore {
                 .build();
             events.create_index(ttl).await.map_err(backend)?;
         }
+        feed::create_indexes(&self.database).await?;
         let deliveries = self.collection("deliveries");
         deliveries
             .create_index(index(doc! { "channel_id": 1, "order": -1 }))
@@ -385,6 +404,13 @@ impl Store for MongoStore {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    fn remote_changes(&self) -> Option<mpsc::UnboundedReceiver<Vec<Change>>> {
+        self.remote
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
     }
 
     fn health(&self) -> super::StoreHealth {

@@ -55,15 +55,17 @@ pub fn spawn(
     database: Database,
     retention: Retention,
     spool: Arc<Spool>,
+    node: String,
 ) -> mpsc::UnboundedSender<Job> {
     let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
     tokio::spawn(drain(Writer::new(
         database.clone(),
         retention,
         Arc::clone(&spool),
+        node.clone(),
     )));
     tokio::spawn(async move {
-        let mut writer = Writer::new(database, retention, spool);
+        let mut writer = Writer::new(database, retention, spool, node);
         let mut retention_tick = tokio::time::interval(RETENTION_EVERY);
         retention_tick.tick().await;
         loop {
@@ -135,6 +137,8 @@ pub(super) struct Writer {
     database: Database,
     retention: Retention,
     spool: Arc<Spool>,
+    /// This server node, for the feed other nodes read.
+    node: String,
     /// Last `order` handed out (insertion order of documents).
     order: i64,
     delivery_writes: u64,
@@ -208,11 +212,17 @@ async fn drain(mut writer: Writer) {
 }
 
 impl Writer {
-    pub(super) fn new(database: Database, retention: Retention, spool: Arc<Spool>) -> Writer {
+    pub(super) fn new(
+        database: Database,
+        retention: Retention,
+        spool: Arc<Spool>,
+        node: String,
+    ) -> Writer {
         Writer {
             database,
             retention,
             spool,
+            node,
             order: 0,
             delivery_writes: 0,
         }
@@ -414,7 +424,43 @@ impl Writer {
                 }
             }
         }
-        self.flush(&mut events, &mut services).await
+        self.flush(&mut events, &mut services).await?;
+        self.publish(groups).await
+    }
+
+    /// Adds the groups to the feed the other nodes read (see
+    /// [`super::feed`]); a replayed group is already there.
+    async fn publish(&mut self, groups: &[(i64, &[Change])]) -> Result<(), Failure> {
+        let mut documents = Vec::new();
+        for (first_order, changes) in groups {
+            let shared: Vec<&Change> = changes
+                .iter()
+                .filter(|change| !matches!(change, Change::PutDelivery(_)))
+                .collect();
+            if shared.is_empty() {
+                continue;
+            }
+            documents.push(doc! {
+                "_id": format!("{}-{first_order}", self.node),
+                "node": &self.node,
+                "order": self.reserve(1),
+                "at": mongodb::bson::DateTime::now(),
+                "changes": encode(&shared)?,
+            });
+        }
+        if documents.is_empty() {
+            return Ok(());
+        }
+        match self
+            .collection(super::feed::COLLECTION)
+            .insert_many(documents)
+            .ordered(false)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if only_duplicates(&error) => Ok(()),
+            Err(error) => Err(failed(error)),
+        }
     }
 
     /// Inserts or updates a document by id; a new one gets `order`.
