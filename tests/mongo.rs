@@ -377,3 +377,89 @@ async fn two_nodes_see_each_others_changes() {
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }
+
+/// Two nodes, one service that stops: exactly one stale flip, one alert
+/// and one stale notification across both (counted at a local receiver).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_flip_a_silent_service_exactly_once() {
+    use std::sync::{Arc, Mutex};
+
+    let received: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let recorder = received.clone();
+    let receiver = axum::Router::new().route(
+        "/hook/{token}",
+        axum::routing::post(move |body: axum::Json<serde_json::Value>| {
+            let recorder = recorder.clone();
+            async move {
+                recorder.lock().unwrap().push(body.0);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook/t0k3n", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    let location = common::mongo::location("exactly_once");
+    let mut other = location.clone();
+    other.spool = Some(tempfile::tempdir().unwrap().keep().join("spool-b.jsonl"));
+    let node = |location: &MongoUri| {
+        let mut settings = settings(location);
+        settings.stale_threshold_secs = 1.0;
+        settings
+    };
+    let a = Server::start(&node(&location)).await.unwrap();
+    let b = Server::start(&node(&other)).await.unwrap();
+    let (on_a, on_b) = (Http::new(a.url()), Http::new(b.url()));
+    let channel = on_a
+        .post("/api/webhooks", &json!({"url": hook, "kind": "webhook"}))
+        .await;
+    assert_eq!(channel.status, 201);
+
+    let id = on_a.register("flaky").await;
+    tokio::time::sleep(Duration::from_millis(400)).await; // b has it now
+    for (i, http) in [&on_a, &on_b, &on_a, &on_b].into_iter().enumerate() {
+        let reply = http
+            .post(
+                &format!("/api/services/{id}/heartbeat"),
+                &json!({"message": format!("beat {i}")}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    // Silence: both nodes see the deadline pass.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for http in [&on_a, &on_b] {
+        let service = http.get(&format!("/api/services/{id}")).await.body;
+        assert_eq!(service["status"], "stale", "{service}");
+        let alerts = http.get("/api/alerts").await.body;
+        assert_eq!(
+            alerts["total"], 1,
+            "one alert on each node's view: {alerts}"
+        );
+    }
+    let stale_events = on_a
+        .get(&format!("/api/services/{id}/heartbeats?limit=100"))
+        .await
+        .body;
+    let stale_count = stale_events["heartbeats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["status"] == "stale")
+        .count();
+    assert_eq!(
+        stale_count, 1,
+        "one stale event in the history: {stale_events}"
+    );
+    let stale_notifications = received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|body| body.to_string().contains("\"stale\""))
+        .count();
+    assert_eq!(stale_notifications, 1, "{:?}", received.lock().unwrap());
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}

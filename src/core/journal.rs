@@ -150,9 +150,27 @@ impl Commit {
     }
 }
 
+/// A stale flip several server nodes may see due at once: the service and
+/// the silence (its last heartbeat, or its registration) that ran out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub service_id: String,
+    pub silent_since: DateTime<Utc>,
+}
+
+/// The answer to a [`Claim`], when it comes.
+pub type ClaimAnswer = std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>;
+
 /// Where the core sends its changes. `submit` must not block: it enqueues.
 pub trait Journal: Send + Sync + 'static {
     fn submit(&self, changes: Vec<Change>) -> Commit;
+
+    /// Whether this node makes the transition `claim` describes (true for
+    /// storage no other node shares; a shared database answers yes to
+    /// exactly one node).
+    fn claim(&self, _claim: Claim) -> ClaimAnswer {
+        Box::pin(std::future::ready(true))
+    }
 }
 
 /// A journal that keeps nothing: for throw-away runs and pure core tests.

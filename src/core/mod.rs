@@ -35,7 +35,9 @@ pub use channels::{Channel, ChannelKind, ChannelSource};
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use deliveries::{Attempt, Delivery, DeliveryState};
 pub use events::{ChangeCause, CoreEvent, ServiceSummary};
-pub use journal::{Change, Commit, Journal, JournalError, NullJournal, ServiceState, Snapshot};
+pub use journal::{
+    Change, Claim, ClaimAnswer, Commit, Journal, JournalError, NullJournal, ServiceState, Snapshot,
+};
 pub use model::{HistoryEvent, Metadata, ProgressTask, ServiceRecord, Status};
 pub use registry::{
     Heartbeat, NewTask, Outcome, Registration, Registry, RegistryError, StatusCounts, TaskUpdate,
@@ -44,6 +46,10 @@ pub use staleness::StalePolicy;
 
 /// A moment in time, as the core keeps it.
 type Now = chrono::DateTime<chrono::Utc>;
+
+/// How long a node waits before claiming again a stale flip another node
+/// claimed (in case that node died before making it).
+const CLAIM_RETRY: chrono::Duration = chrono::Duration::seconds(30);
 
 /// How many events a slow subscriber may fall behind before it lags.
 const EVENT_BUFFER: usize = 8192;
@@ -394,12 +400,54 @@ impl Core {
         }
     }
 
+    /// Flips what is due and this node may flip: each overdue service is
+    /// claimed first (several nodes on one database claim the same flip;
+    /// one gets it), the others are deferred.
+    pub async fn expire_claimed(&self) -> usize {
+        let now = self.now();
+        let overdue = self.read(|registry| registry.overdue(now));
+        let mut granted = std::collections::HashSet::new();
+        let mut lost = Vec::new();
+        for claim in overdue {
+            let id = claim.service_id.clone();
+            if self.inner.journal.claim(claim).await {
+                granted.insert(id);
+            } else {
+                lost.push(id);
+            }
+        }
+        if !lost.is_empty() {
+            tracing::debug!(count = lost.len(), "stale flips made by another node");
+            self.lock().defer(&lost, now + CLAIM_RETRY);
+        }
+        let result = self.apply(|registry, now| {
+            let outcome = registry.expire(now, |id| granted.contains(id));
+            Ok((outcome.events.len(), outcome))
+        });
+        match result {
+            Ok((flipped, commit)) => {
+                if flipped > 0 {
+                    tokio::spawn(async move {
+                        if let Err(error) = commit.wait().await {
+                            tracing::error!(%error, "could not persist stale flips");
+                        }
+                    });
+                }
+                flipped
+            }
+            Err(error) => {
+                tracing::error!(%error, "stale check failed");
+                0
+            }
+        }
+    }
+
     /// The stale monitor: sleeps until the earliest deadline (or until woken
     /// by an earlier one), flips what is due, and repeats until `shutdown`.
     pub async fn run_monitor(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
-            let flipped = self.expire_due();
+            let flipped = self.expire_claimed().await;
             if flipped > 0 {
                 tracing::info!(flipped, "services marked stale");
             }

@@ -377,12 +377,54 @@ impl Registry {
 
     /// Flags every service whose deadline is at or before `now` as stale.
     pub fn expire_due(&mut self, now: DateTime<Utc>) -> Outcome {
-        let mut outcome = Outcome::default();
-        while let Some((due, id)) = self.deadlines.first().cloned() {
-            if due > now {
-                break;
+        self.expire(now, |_| true)
+    }
+
+    /// The services whose deadline is at or before `now`, each with the
+    /// silence that ran out (for [`crate::core::Claim`]s).
+    pub fn overdue(&self, now: DateTime<Utc>) -> Vec<crate::core::Claim> {
+        self.deadlines
+            .iter()
+            .take_while(|(due, _)| *due <= now)
+            .filter_map(|(_, id)| {
+                let record = &self.services.get(id)?.record;
+                Some(crate::core::Claim {
+                    service_id: id.clone(),
+                    silent_since: record.last_heartbeat.unwrap_or(record.created_at),
+                })
+            })
+            .collect()
+    }
+
+    /// Moves the deadline of services another node is flipping to `until`
+    /// (their change arrives through the shared database; if it does not,
+    /// this node claims again then).
+    pub fn defer(&mut self, ids: &[String], until: DateTime<Utc>) {
+        for id in ids {
+            let Some(entry) = self.services.get_mut(id) else {
+                continue;
+            };
+            if let Some(old) = entry.deadline.take() {
+                self.deadlines.remove(&(old, id.clone()));
             }
-            self.deadlines.pop_first();
+            entry.deadline = Some(until);
+            self.deadlines.insert((until, id.clone()));
+        }
+    }
+
+    /// Flags the overdue services `granted` accepts as stale (and re-opens
+    /// alerts whose acknowledgement expired).
+    pub fn expire(&mut self, now: DateTime<Utc>, granted: impl Fn(&str) -> bool) -> Outcome {
+        let mut outcome = Outcome::default();
+        let due_now: Vec<(DateTime<Utc>, String)> = self
+            .deadlines
+            .iter()
+            .take_while(|(due, _)| *due <= now)
+            .filter(|(_, id)| granted(id))
+            .cloned()
+            .collect();
+        for (due, id) in due_now {
+            self.deadlines.remove(&(due, id.clone()));
             let Some(entry) = self.services.get_mut(&id) else {
                 continue;
             };

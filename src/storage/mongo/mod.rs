@@ -263,7 +263,42 @@ impl MongoStore {
     }
 }
 
+/// How long a claim holds before another node may take the flip over
+/// (the claiming node died before making it).
+const CLAIM_LEASE_MS: i64 = 60_000;
+
 impl Journal for MongoStore {
+    /// Compare-and-set on the service's document: the first node to claim
+    /// this silence (`claims.stale.key`) gets it; a claim older than the
+    /// lease can be taken over. If the database cannot answer, the node
+    /// flips by itself (duplicates are possible then, nothing is missed).
+    fn claim(&self, claim: crate::core::Claim) -> crate::core::ClaimAnswer {
+        let services = self.collection("services");
+        let node = self.node.clone();
+        Box::pin(async move {
+            let key = claim.silent_since.timestamp_micros();
+            let now = mongodb::bson::DateTime::now();
+            let expired =
+                mongodb::bson::DateTime::from_millis(now.timestamp_millis() - CLAIM_LEASE_MS);
+            let filter = doc! {
+                "_id": &claim.service_id,
+                "$or": [
+                    { "claims.stale.key": { "$ne": key } },
+                    { "claims.stale.at": { "$lt": expired } },
+                ],
+            };
+            let update =
+                doc! { "$set": { "claims.stale": { "key": key, "by": &node, "at": now } } };
+            match services.update_one(filter, update).await {
+                Ok(result) => result.modified_count == 1,
+                Err(error) => {
+                    tracing::warn!(%error, service = %claim.service_id, "cannot claim a stale flip; making it here");
+                    true
+                }
+            }
+        })
+    }
+
     fn submit(&self, changes: Vec<Change>) -> Commit {
         if self.closed.load(Ordering::Acquire) {
             return Commit::Done(Err(JournalError::Closed));
