@@ -463,3 +463,138 @@ async fn two_nodes_flip_a_silent_service_exactly_once() {
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }
+
+/// A node that claimed a delivery dies (SIGKILL) while the receiver fails;
+/// the other node takes the delivery over once the lease runs out, and the
+/// receiver gets it exactly once.
+#[test]
+fn a_dead_nodes_delivery_is_taken_over() {
+    use std::io::BufRead;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let healthy = Arc::new(AtomicBool::new(false));
+    let (failures, deliveries) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let hook = {
+        let (healthy, failures, deliveries) =
+            (healthy.clone(), failures.clone(), deliveries.clone());
+        runtime.block_on(async move {
+            let receiver = axum::Router::new().route(
+                "/hook/{token}",
+                axum::routing::post(move |body: axum::Json<serde_json::Value>| {
+                    let (healthy, failures, deliveries) =
+                        (healthy.clone(), failures.clone(), deliveries.clone());
+                    async move {
+                        if !body.0.to_string().contains("\"error\"") {
+                            return axum::http::StatusCode::NO_CONTENT;
+                        }
+                        if healthy.load(Ordering::SeqCst) {
+                            deliveries.fetch_add(1, Ordering::SeqCst);
+                            axum::http::StatusCode::NO_CONTENT
+                        } else {
+                            failures.fetch_add(1, Ordering::SeqCst);
+                            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                        }
+                    }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let hook = format!("http://{}/hook/t0k3n", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, receiver).await });
+            hook
+        })
+    };
+
+    let location = common::mongo::location("takeover");
+    let node = |name: &str| {
+        let spool = tempfile::tempdir()
+            .unwrap()
+            .keep()
+            .join(format!("{name}.jsonl"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_laneswap"))
+            .args(["server", "--listen", "127.0.0.1:0"])
+            .env("LANESWAP_MONGODB_URI", &location.uri)
+            .env("LANESWAP_MONGODB_NAME", &location.database)
+            .env("LANESWAP_MONGODB_SPOOL", &spool)
+            .env("LANESWAP_LOG_LEVEL", "info")
+            .env_remove("LANESWAP_STORE")
+            .env("XDG_CONFIG_HOME", "/nonexistent-laneswap-test-config")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if !sent {
+                    if let Some(rest) = line.split("addr=").nth(1) {
+                        let _ = tx.send(rest.split_whitespace().next().unwrap().to_string());
+                        sent = true;
+                    }
+                }
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        (child, format!("http://{addr}"))
+    };
+    let (mut a, url_a) = node("a");
+    let (mut b, url_b) = node("b");
+    runtime.block_on(async {
+        let on_a = Http::new(url_a.clone());
+        let channel = on_a
+            .post("/api/webhooks", &json!({"url": hook, "kind": "webhook"}))
+            .await;
+        assert_eq!(channel.status, 201);
+        let id = on_a.register("payments").await;
+        let beat = on_a
+            .post(
+                &format!("/api/services/{id}/heartbeat"),
+                &json!({"status": "error", "message": "down"}),
+            )
+            .await;
+        assert_eq!(beat.status, 200);
+        // a claims the delivery and fails against the receiver...
+        let started = Instant::now();
+        while failures.load(Ordering::SeqCst) == 0 {
+            assert!(started.elapsed() < Duration::from_secs(10), "a never tried");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    // ...and dies holding the lease.
+    a.kill().unwrap();
+    let _ = a.wait();
+    healthy.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    while deliveries.load(Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(75),
+            "b never took the delivery over"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let took = started.elapsed();
+    std::thread::sleep(Duration::from_secs(2));
+    eprintln!(
+        "b delivered {took:?} after a died; a had failed {} times",
+        failures.load(Ordering::SeqCst)
+    );
+    assert_eq!(
+        deliveries.load(Ordering::SeqCst),
+        1,
+        "delivered exactly once"
+    );
+    let log = runtime.block_on(async {
+        let on_b = Http::new(url_b.clone());
+        let channels = on_b.get("/api/webhooks").await.body;
+        channels["webhooks"][0]["last_delivery"]["state"].clone()
+    });
+    assert_eq!(log, "delivered");
+    let _ = b.kill();
+    let _ = b.wait();
+}

@@ -176,6 +176,19 @@ pub trait Store: Journal {
         StoreHealth::Ok
     }
 
+    /// Whether other server nodes may share this store (their deliveries
+    /// can be taken over when they die).
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Takes (or renews) this node's lease on a pending delivery before
+    /// sending it; false when another node holds it. Stores no other node
+    /// shares always say yes.
+    async fn claim_delivery(&self, _delivery_id: &str) -> bool {
+        true
+    }
+
     /// Changes other server nodes make on the same database, for the core
     /// to take in (`None` for stores no other node shares). Taken once.
     fn remote_changes(

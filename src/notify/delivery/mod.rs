@@ -124,8 +124,17 @@ async fn run(context: Arc<Context>, mut stop: watch::Receiver<bool>) {
     // Lanes get their own receiver of the stop signal.
     let lane_stop = stop.clone();
     reload(&context, &mut lanes, &lane_stop).await;
+    // On a shared database, deliveries of a node that died are taken over:
+    // pending ones are offered again now and then (the lease decides).
+    let mut takeover = tokio::time::interval(TAKEOVER_EVERY);
+    takeover.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    takeover.tick().await;
+    let shared = context.store.shared();
     loop {
         tokio::select! {
+            _ = takeover.tick(), if shared => {
+                reload(&context, &mut lanes, &lane_stop).await;
+            }
             event = events.recv() => match event {
                 Ok(CoreEvent::DeliveryQueued { delivery }) => {
                                         dispatch(&context, &mut lanes, *delivery, &lane_stop);
@@ -257,7 +266,20 @@ async fn lane(
         } else {
             1
         };
-        let mut batch: Vec<Delivery> = queue.drain(..take).collect();
+        let taken: Vec<Delivery> = queue.drain(..take).collect();
+        // On a shared database another node may hold some of them (it
+        // queued them, or took them over): those are its to send.
+        let mut batch = Vec::with_capacity(taken.len());
+        for delivery in taken {
+            if context.store.claim_delivery(&delivery.id).await {
+                batch.push(delivery);
+            } else {
+                seen.forget(&delivery.id);
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
         let started = Instant::now();
         recent_sends.push_back(started);
         let outcome = send(&context, &channel, &batch).await;
@@ -359,10 +381,21 @@ struct Seen {
     order: VecDeque<String>,
 }
 
+/// How often a node on a shared database looks for deliveries to take
+/// over.
+const TAKEOVER_EVERY: Duration = Duration::from_secs(10);
+
 /// How many delivery ids a lane remembers.
 const SEEN_KEPT: usize = 20_000;
 
 impl Seen {
+    /// Forgets `id`, so that a later reload can offer it again.
+    fn forget(&mut self, id: &str) {
+        if self.ids.remove(id) {
+            self.order.retain(|kept| kept != id);
+        }
+    }
+
     /// Whether `id` is new (and remembers it).
     fn admit(&mut self, id: &str) -> bool {
         if !self.ids.insert(id.to_string()) {

@@ -263,6 +263,10 @@ impl MongoStore {
     }
 }
 
+/// How long a node holds a delivery it is sending (renewed at each
+/// attempt); past it, another node takes the delivery over.
+const DELIVERY_LEASE_MS: i64 = 30_000;
+
 /// How long a claim holds before another node may take the flip over
 /// (the claiming node died before making it).
 const CLAIM_LEASE_MS: i64 = 60_000;
@@ -439,6 +443,46 @@ impl Store for MongoStore {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    /// A lease on the delivery document (`lease.by`, `lease.until`): this
+    /// node's own or an expired one is taken; another live node's is not.
+    async fn claim_delivery(&self, delivery_id: &str) -> bool {
+        let now = mongodb::bson::DateTime::now();
+        let until =
+            mongodb::bson::DateTime::from_millis(now.timestamp_millis() + DELIVERY_LEASE_MS);
+        let filter = doc! {
+            "_id": delivery_id,
+            "state": "pending",
+            "$or": [
+                { "lease": { "$exists": false } },
+                { "lease.by": &self.node },
+                { "lease.until": { "$lt": now } },
+            ],
+        };
+        let update = doc! { "$set": { "lease": { "by": &self.node, "until": until } } };
+        let deliveries = self.collection("deliveries");
+        // A delivery this node just queued may not be written yet: wait
+        // for it a little (its commit is in flight), then send anyway.
+        for _ in 0..20 {
+            match deliveries.update_one(filter.clone(), update.clone()).await {
+                Ok(result) if result.matched_count == 1 => return true,
+                Ok(_) => match deliveries.find_one(doc! { "_id": delivery_id }).await {
+                    Ok(Some(_)) => return false,
+                    Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                    Err(_) => return true,
+                },
+                Err(error) => {
+                    tracing::warn!(%error, delivery = delivery_id, "cannot claim a delivery; sending it");
+                    return true;
+                }
+            }
+        }
+        true
     }
 
     fn remote_changes(&self) -> Option<mpsc::UnboundedReceiver<Vec<Change>>> {
