@@ -321,12 +321,35 @@ impl AlertBook {
 
     /// Re-opens every alert whose acknowledgement expired by `now`.
     pub fn expire_acks(&mut self, now: DateTime<Utc>) -> Vec<Alert> {
+        self.expire_acks_where(now, |_| true)
+    }
+
+    /// Acknowledgements expired at `now`: (alert id, expiry).
+    pub fn due_expiries(&self, now: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
+        self.expiries
+            .iter()
+            .take_while(|(due, _)| *due <= now)
+            .map(|(due, id)| (id.clone(), *due))
+            .collect()
+    }
+
+    /// Re-opens the alerts whose acknowledgement expired, those `granted`
+    /// accepts; the others are dropped from the expiry index (another node
+    /// re-opens them, and its change arrives here).
+    pub fn expire_acks_where(
+        &mut self,
+        now: DateTime<Utc>,
+        granted: impl Fn(&str) -> bool,
+    ) -> Vec<Alert> {
         let mut reopened = Vec::new();
         while let Some((due, id)) = self.expiries.first().cloned() {
             if due > now {
                 break;
             }
             self.expiries.pop_first();
+            if !granted(&id) {
+                continue;
+            }
             let Some(mut alert) = self.alerts.get(&id).cloned() else {
                 continue;
             };

@@ -150,12 +150,22 @@ impl Commit {
     }
 }
 
-/// A stale flip several server nodes may see due at once: the service and
-/// the silence (its last heartbeat, or its registration) that ran out.
+/// A transition several server nodes may see due at once; one of them
+/// makes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claim {
-    pub service_id: String,
-    pub silent_since: DateTime<Utc>,
+pub enum Claim {
+    /// A service goes stale: the silence (since its last heartbeat, or its
+    /// registration) that ran out.
+    Stale {
+        service_id: String,
+        silent_since: DateTime<Utc>,
+    },
+    /// An acknowledgement expired while the service is still bad: the
+    /// alert re-opens.
+    Reopen {
+        alert_id: String,
+        expired_at: DateTime<Utc>,
+    },
 }
 
 /// The answer to a [`Claim`], when it comes.

@@ -409,10 +409,13 @@ impl Core {
         let mut granted = std::collections::HashSet::new();
         let mut lost = Vec::new();
         for claim in overdue {
-            let id = claim.service_id.clone();
+            let (id, stale) = match &claim {
+                Claim::Stale { service_id, .. } => (service_id.clone(), true),
+                Claim::Reopen { alert_id, .. } => (alert_id.clone(), false),
+            };
             if self.inner.journal.claim(claim).await {
                 granted.insert(id);
-            } else {
+            } else if stale {
                 lost.push(id);
             }
         }

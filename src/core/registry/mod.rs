@@ -380,19 +380,28 @@ impl Registry {
         self.expire(now, |_| true)
     }
 
-    /// The services whose deadline is at or before `now`, each with the
-    /// silence that ran out (for [`crate::core::Claim`]s).
+    /// What is due at `now`: services past their deadline (with the silence
+    /// that ran out) and expired acknowledgements, as claims.
     pub fn overdue(&self, now: DateTime<Utc>) -> Vec<crate::core::Claim> {
         self.deadlines
             .iter()
             .take_while(|(due, _)| *due <= now)
             .filter_map(|(_, id)| {
                 let record = &self.services.get(id)?.record;
-                Some(crate::core::Claim {
+                Some(crate::core::Claim::Stale {
                     service_id: id.clone(),
                     silent_since: record.last_heartbeat.unwrap_or(record.created_at),
                 })
             })
+            .chain(
+                self.alerts
+                    .due_expiries(now)
+                    .into_iter()
+                    .map(|(alert_id, expired_at)| crate::core::Claim::Reopen {
+                        alert_id,
+                        expired_at,
+                    }),
+            )
             .collect()
     }
 
@@ -412,8 +421,8 @@ impl Registry {
         }
     }
 
-    /// Flags the overdue services `granted` accepts as stale (and re-opens
-    /// alerts whose acknowledgement expired).
+    /// Flags the overdue services `granted` accepts as stale and re-opens
+    /// the alerts (by id) whose acknowledgement expired that it accepts.
     pub fn expire(&mut self, now: DateTime<Utc>, granted: impl Fn(&str) -> bool) -> Outcome {
         let mut outcome = Outcome::default();
         let due_now: Vec<(DateTime<Utc>, String)> = self
@@ -455,7 +464,7 @@ impl Registry {
             });
             self.alert_on_status(&id, now, &mut outcome);
         }
-        for alert in self.alerts.expire_acks(now) {
+        for alert in self.alerts.expire_acks_where(now, &granted) {
             outcome.changes.push(Change::PutAlert(alert.clone()));
             outcome.events.push(CoreEvent::AlertChanged {
                 change: AlertChange::Reopened,

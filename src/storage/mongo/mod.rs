@@ -277,26 +277,44 @@ impl Journal for MongoStore {
     /// lease can be taken over. If the database cannot answer, the node
     /// flips by itself (duplicates are possible then, nothing is missed).
     fn claim(&self, claim: crate::core::Claim) -> crate::core::ClaimAnswer {
-        let services = self.collection("services");
+        let (collection, id, field, key) = match &claim {
+            crate::core::Claim::Stale {
+                service_id,
+                silent_since,
+            } => (
+                "services",
+                service_id.clone(),
+                "claims.stale",
+                silent_since.timestamp_micros(),
+            ),
+            crate::core::Claim::Reopen {
+                alert_id,
+                expired_at,
+            } => (
+                "alerts",
+                alert_id.clone(),
+                "claims.reopen",
+                expired_at.timestamp_micros(),
+            ),
+        };
+        let documents = self.collection(collection);
         let node = self.node.clone();
         Box::pin(async move {
-            let key = claim.silent_since.timestamp_micros();
             let now = mongodb::bson::DateTime::now();
             let expired =
                 mongodb::bson::DateTime::from_millis(now.timestamp_millis() - CLAIM_LEASE_MS);
             let filter = doc! {
-                "_id": &claim.service_id,
+                "_id": &id,
                 "$or": [
-                    { "claims.stale.key": { "$ne": key } },
-                    { "claims.stale.at": { "$lt": expired } },
+                    { format!("{field}.key"): { "$ne": key } },
+                    { format!("{field}.at"): { "$lt": expired } },
                 ],
             };
-            let update =
-                doc! { "$set": { "claims.stale": { "key": key, "by": &node, "at": now } } };
-            match services.update_one(filter, update).await {
+            let update = doc! { "$set": { field: { "key": key, "by": &node, "at": now } } };
+            match documents.update_one(filter, update).await {
                 Ok(result) => result.modified_count == 1,
                 Err(error) => {
-                    tracing::warn!(%error, service = %claim.service_id, "cannot claim a stale flip; making it here");
+                    tracing::warn!(%error, %id, "cannot claim a transition; making it here");
                     true
                 }
             }
@@ -468,11 +486,15 @@ impl Store for MongoStore {
         let deliveries = self.collection("deliveries");
         // A delivery this node just queued may not be written yet: wait
         // for it a little (its commit is in flight), then send anyway.
+        let mut existed = false;
         for _ in 0..20 {
             match deliveries.update_one(filter.clone(), update.clone()).await {
                 Ok(result) if result.matched_count == 1 => return true,
+                // It existed before this try and is not ours to take.
+                Ok(_) if existed => return false,
                 Ok(_) => match deliveries.find_one(doc! { "_id": delivery_id }).await {
-                    Ok(Some(_)) => return false,
+                    // Written meanwhile: try once more.
+                    Ok(Some(_)) => existed = true,
                     Ok(None) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
                     Err(_) => return true,
                 },
