@@ -360,12 +360,18 @@ impl Store for MongoStore {
                 Err(_) => Vec::new(),
             };
             let created_us = state.created_at.timestamp_micros();
-            let mut events: Vec<HistoryEvent> = Vec::with_capacity(inline.len());
+            let mut timed: Vec<(i64, HistoryEvent)> = Vec::with_capacity(inline.len());
             for item in &inline {
-                if item.get_i64("ts").unwrap_or(i64::MIN) >= created_us {
-                    events.push(field(item, "event")?);
+                let ts = item.get_i64("ts").unwrap_or(i64::MIN);
+                if ts >= created_us {
+                    timed.push((ts, field(item, "event")?));
                 }
             }
+            // A group replayed after a write that timed out half-way may
+            // have pushed its events twice: one per timestamp, in order.
+            timed.sort_by_key(|(ts, _)| *ts);
+            timed.dedup_by_key(|(ts, _)| *ts);
+            let mut events: Vec<HistoryEvent> = timed.into_iter().map(|(_, event)| event).collect();
             let skip = events.len().saturating_sub(EVENTS_IN_RECORD);
             services.push(super::memory::record_from_state(
                 state,

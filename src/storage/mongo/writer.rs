@@ -45,6 +45,9 @@ const GROUP: usize = 1024;
 /// How often retention runs by itself.
 const RETENTION_EVERY: Duration = Duration::from_secs(600);
 
+/// A group the database has not taken within this long is spooled.
+const SLOW_WRITE: Duration = Duration::from_secs(5);
+
 /// Changes applied per round when draining the spool.
 const DRAIN_CHANGES: usize = 4096;
 
@@ -295,7 +298,19 @@ impl Writer {
         let result = if self.spool.has_backlog() {
             self.spool.append(&line, "MongoDB unreachable")
         } else {
-            match self.apply(&[(line.first_order, &line.changes)]).await {
+            // A database that answers too slowly is treated as gone: the
+            // group is spooled (a half-applied group is harmless, its replay
+            // inserts nothing twice) and ingest goes on.
+            let applied =
+                tokio::time::timeout(SLOW_WRITE, self.apply(&[(line.first_order, &line.changes)]))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(Failure::Unreachable(format!(
+                            "no answer within {} s",
+                            SLOW_WRITE.as_secs()
+                        )))
+                    });
+            match applied {
                 Ok(()) => Ok(()),
                 Err(Failure::Unreachable(reason)) => {
                     tracing::warn!(
