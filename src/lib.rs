@@ -15,7 +15,8 @@
 //!   transitions; plain types, injectable time, a handle that publishes
 //!   events. No HTTP, UI, database or webhook crate.
 //! - [`storage`]: the [`storage::Store`] interface and its backends (embedded
-//!   SQLite with group commit, memory).
+//!   SQLite with group commit; MongoDB with a local outage spool and a feed
+//!   that lets several nodes share one database; memory).
 //! - [`api`]: the axum HTTP API, wire-compatible with the original LaneSwap.
 //! - [`notify`]: how notifications look on each channel (Discord, generic
 //!   JSON webhooks) and the worker that delivers them.

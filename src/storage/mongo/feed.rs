@@ -5,7 +5,7 @@
 //! [`POLL`], skipping its own documents, and hands the others' changes to
 //! its core ([`crate::core::Core::absorb`]).
 //!
-//! Documents are read again for a [`WINDOW`] behind the newest one seen,
+//! Documents are read again for a `WINDOW` (5 s) behind the newest one seen,
 //! so one written a little late by a slower node is not missed; ids seen
 //! are remembered for that window.
 

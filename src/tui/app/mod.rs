@@ -1,5 +1,5 @@
 //! The terminal UI's state and how messages change it: keys through the
-//! keymap into [`Action`]s, data and results from the source. No I/O here:
+//! keymap into [`Action`](super::keymap::Action)s, data and results from the source. No I/O here:
 //! [`App::update`] returns [`Request`]s that the loop hands to the source's
 //! driver, and the view draws from this state.
 
