@@ -378,8 +378,14 @@ impl Core {
 
     /// Flags every overdue service stale now; returns how many flipped.
     pub fn expire_due(&self) -> usize {
+        self.flip(|registry, now| registry.expire_due(now))
+    }
+
+    /// Applies stale flips (and alert re-opens) and persists them in the
+    /// background; returns how many events they made.
+    fn flip(&self, expire: impl FnOnce(&mut Registry, Now) -> Outcome) -> usize {
         let result = self.apply(|registry, now| {
-            let outcome = registry.expire_due(now);
+            let outcome = expire(registry, now);
             Ok((outcome.events.len(), outcome))
         });
         match result {
@@ -423,26 +429,7 @@ impl Core {
             tracing::debug!(count = lost.len(), "stale flips made by another node");
             self.lock().defer(&lost, now + CLAIM_RETRY);
         }
-        let result = self.apply(|registry, now| {
-            let outcome = registry.expire(now, |id| granted.contains(id));
-            Ok((outcome.events.len(), outcome))
-        });
-        match result {
-            Ok((flipped, commit)) => {
-                if flipped > 0 {
-                    tokio::spawn(async move {
-                        if let Err(error) = commit.wait().await {
-                            tracing::error!(%error, "could not persist stale flips");
-                        }
-                    });
-                }
-                flipped
-            }
-            Err(error) => {
-                tracing::error!(%error, "stale check failed");
-                0
-            }
-        }
+        self.flip(|registry, now| registry.expire(now, |id| granted.contains(id)))
     }
 
     /// The stale monitor: sleeps until the earliest deadline (or until woken

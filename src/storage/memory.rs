@@ -218,18 +218,5 @@ impl Store for MemoryStore {
 
 /// Rebuilds an in-memory record from a stored row and its inline events.
 pub fn record_from_state(state: ServiceState, events: Vec<HistoryEvent>) -> ServiceRecord {
-    ServiceRecord {
-        id: state.id,
-        name: state.name,
-        status: state.status,
-        message: state.message,
-        status_message: state.status_message,
-        metadata: state.metadata,
-        created_at: state.created_at,
-        last_heartbeat: state.last_heartbeat,
-        updated_at: state.updated_at,
-        stale_threshold: state.stale_threshold,
-        pause: state.pause,
-        events: events.iter().collect(),
-    }
+    ServiceRecord::from_state(state, events)
 }

@@ -241,25 +241,51 @@ impl MongoStore {
         Ok(())
     }
 
+    /// Documents of a collection matching `filter`, sorted, at most
+    /// `limit` (all when `None`).
+    async fn find(
+        &self,
+        name: &str,
+        filter: Document,
+        sort: Document,
+        limit: Option<usize>,
+    ) -> Result<Vec<Document>, StoreError> {
+        let collection = self.collection(name);
+        let mut find = collection.find(filter).sort(sort);
+        if let Some(limit) = limit {
+            find = find.limit(i64::try_from(limit).unwrap_or(i64::MAX));
+        }
+        find.await
+            .map_err(backend)?
+            .try_collect()
+            .await
+            .map_err(backend)
+    }
+
+    /// The same, each decoded from its `key` field.
+    async fn find_decoded<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        filter: Document,
+        sort: Document,
+        limit: Option<usize>,
+        key: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let documents = self.find(name, filter, sort, limit).await?;
+        documents
+            .iter()
+            .map(|document| field(document, key))
+            .collect()
+    }
+
     /// Every document of a collection in `order`, decoded from `key`.
     async fn ordered<T: DeserializeOwned>(
         &self,
         name: &str,
         key: &str,
     ) -> Result<Vec<T>, StoreError> {
-        let documents: Vec<Document> = self
-            .collection(name)
-            .find(doc! {})
-            .sort(doc! { "order": 1 })
+        self.find_decoded(name, doc! {}, doc! { "order": 1 }, None, key)
             .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
-        documents
-            .iter()
-            .map(|document| field(document, key))
-            .collect()
     }
 }
 
@@ -340,15 +366,9 @@ impl Journal for MongoStore {
 #[async_trait::async_trait]
 impl Store for MongoStore {
     async fn load(&self) -> Result<Snapshot, StoreError> {
-        let documents: Vec<Document> = self
-            .collection("services")
-            .find(doc! {})
-            .sort(doc! { "order": 1 })
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
+        let documents = self
+            .find("services", doc! {}, doc! { "order": 1 }, None)
+            .await?;
         let mut services = Vec::with_capacity(documents.len());
         for document in &documents {
             let state: crate::core::ServiceState = field(document, "state")?;
@@ -395,36 +415,15 @@ impl Store for MongoStore {
         if let Some(since) = query.since {
             filter.insert("ts", doc! { "$gt": since.timestamp_micros() });
         }
-        let documents: Vec<Document> = self
-            .collection("events")
-            .find(filter)
-            .sort(doc! { "ts": -1, "seq": -1 })
-            .limit(i64::try_from(query.limit).unwrap_or(i64::MAX))
+        let newest_first = doc! { "ts": -1, "seq": -1 };
+        self.find_decoded("events", filter, newest_first, Some(query.limit), "event")
             .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
-        documents
-            .iter()
-            .map(|document| field(document, "event"))
-            .collect()
     }
 
     async fn pending_deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
-        let documents: Vec<Document> = self
-            .collection("deliveries")
-            .find(doc! { "state": "pending" })
-            .sort(doc! { "order": 1 })
+        let pending = doc! { "state": "pending" };
+        self.find_decoded("deliveries", pending, doc! { "order": 1 }, None, "delivery")
             .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
-        documents
-            .iter()
-            .map(|document| field(document, "delivery"))
-            .collect()
     }
 
     async fn deliveries(
@@ -432,20 +431,15 @@ impl Store for MongoStore {
         channel_id: &str,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let documents: Vec<Document> = self
-            .collection("deliveries")
-            .find(doc! { "channel_id": channel_id })
-            .sort(doc! { "order": -1 })
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
-        documents
-            .iter()
-            .map(|document| field(document, "delivery"))
-            .collect()
+        let of_channel = doc! { "channel_id": channel_id };
+        self.find_decoded(
+            "deliveries",
+            of_channel,
+            doc! { "order": -1 },
+            Some(limit),
+            "delivery",
+        )
+        .await
     }
 
     async fn apply_retention(&self) -> Result<(), StoreError> {
