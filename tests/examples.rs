@@ -33,6 +33,14 @@ fn run(name: &str, url: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// Runs an example from async code (the example blocks until it ends).
+async fn run_example(name: &'static str, url: &str, args: &'static [&'static str]) -> String {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || run(name, &url, args))
+        .await
+        .unwrap()
+}
+
 /// The service with this name in the server's listing.
 async fn service(http: &common::Http, name: &str) -> Value {
     let listing = http.get("/api/services").await.body;
@@ -50,18 +58,12 @@ async fn simple_service_registers_beats_and_stops() {
     let server = common::start_memory().await;
     let url = server.url();
     let http = common::Http::new(url.clone());
-    let out = tokio::task::spawn_blocking({
-        let url = url.clone();
-        move || {
-            run(
-                "simple_service",
-                &url,
-                &["--beats", "3", "--interval", "0.1"],
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let out = run_example(
+        "simple_service",
+        &url,
+        &["--beats", "3", "--interval", "0.1"],
+    )
+    .await;
     assert!(out.contains("stopped after 3 heartbeats"), "{out}");
     let record = service(&http, "simple-service").await;
     assert_eq!(record["status"], "healthy");
@@ -75,18 +77,12 @@ async fn progress_service_reports_and_completes_its_task() {
     let server = common::start_memory().await;
     let url = server.url();
     let http = common::Http::new(url.clone());
-    let out = tokio::task::spawn_blocking({
-        let url = url.clone();
-        move || {
-            run(
-                "progress_service",
-                &url,
-                &["--steps", "40", "--step-ms", "30"],
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let out = run_example(
+        "progress_service",
+        &url,
+        &["--steps", "40", "--step-ms", "30"],
+    )
+    .await;
     assert!(out.contains("completed (100%)"), "{out}");
     let tasks = http.get("/api/progress").await.body;
     let task = &tasks["tasks"][0];
@@ -114,35 +110,23 @@ async fn weather_app_and_sync_client_run() {
     let server = common::start_memory().await;
     let url = server.url();
     let http = common::Http::new(url.clone());
-    let out = tokio::task::spawn_blocking({
-        let url = url.clone();
-        move || {
-            run(
-                "weather_app",
-                &url,
-                &["--rounds", "3", "--interval", "0.05"],
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let out = run_example(
+        "weather_app",
+        &url,
+        &["--rounds", "3", "--interval", "0.05"],
+    )
+    .await;
     assert_eq!(out.matches("round ").count(), 3, "{out}");
     let record = service(&http, "weather-app").await;
     assert_eq!(record["metadata"]["round"], 3);
     assert!(record["metadata"]["slowest_ms"].is_u64());
 
-    let out = tokio::task::spawn_blocking({
-        let url = url.clone();
-        move || {
-            run(
-                "sync_client",
-                &url,
-                &["--seconds", "1", "--interval", "0.2"],
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let out = run_example(
+        "sync_client",
+        &url,
+        &["--seconds", "1", "--interval", "0.2"],
+    )
+    .await;
     assert!(out.contains("sync-client: healthy after"), "{out}");
     let record = service(&http, "sync-client").await;
     assert!(record["metadata"]["batches"].as_u64().unwrap() >= 2);

@@ -418,16 +418,8 @@ impl Client {
             "message": message,
             "metadata": {},
         });
-        let answer = self
-            .inner
-            .api
-            .call(
-                Method::PUT,
-                &format!("/progress/{}", segment(task_id)),
-                Some(&body),
-            )
-            .await?;
-        self.read(answer)
+        self.put_progress(&format!("/progress/{}", segment(task_id)), &body)
+            .await
     }
 
     /// Finishes a task (`completed` unless another final status is given:
@@ -445,15 +437,12 @@ impl Client {
             "message": message,
             "metadata": {},
         });
-        let answer = self
-            .inner
-            .api
-            .call(
-                Method::PUT,
-                &format!("/progress/{}/complete", segment(task_id)),
-                Some(&body),
-            )
-            .await?;
+        self.put_progress(&format!("/progress/{}/complete", segment(task_id)), &body)
+            .await
+    }
+
+    async fn put_progress(&self, path: &str, body: &Value) -> Result<Task, ClientError> {
+        let answer = self.inner.api.call(Method::PUT, path, Some(body)).await?;
         self.read(answer)
     }
 

@@ -137,7 +137,7 @@ impl Store for MemoryStore {
                         current[skip..].iter().map(|e| (*e).clone()).collect()
                     })
                     .unwrap_or_default();
-                record_from_state(state.clone(), events)
+                ServiceRecord::from_state(state.clone(), events)
             })
             .collect();
         Ok(Snapshot {
@@ -214,9 +214,4 @@ impl Store for MemoryStore {
     fn describe(&self) -> String {
         "memory: (nothing survives a restart)".to_string()
     }
-}
-
-/// Rebuilds an in-memory record from a stored row and its inline events.
-pub fn record_from_state(state: ServiceState, events: Vec<HistoryEvent>) -> ServiceRecord {
-    ServiceRecord::from_state(state, events)
 }

@@ -20,6 +20,7 @@
 //! and `at` are there for queries and the TTL index.
 
 pub mod feed;
+mod retention;
 pub mod spool;
 mod writer;
 
@@ -393,7 +394,7 @@ impl Store for MongoStore {
             timed.dedup_by_key(|(ts, _)| *ts);
             let mut events: Vec<HistoryEvent> = timed.into_iter().map(|(_, event)| event).collect();
             let skip = events.len().saturating_sub(EVENTS_IN_RECORD);
-            services.push(super::memory::record_from_state(
+            services.push(crate::core::ServiceRecord::from_state(
                 state,
                 events.split_off(skip),
             ));
@@ -528,9 +529,4 @@ impl Store for MongoStore {
             },
         }
     }
-}
-
-/// Microseconds since the epoch: the sort and query key of history.
-pub(crate) fn micros(at: chrono::DateTime<Utc>) -> i64 {
-    at.timestamp_micros()
 }

@@ -14,17 +14,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use futures_util::TryStreamExt;
 use indexmap::IndexMap;
 use mongodb::bson::{doc, to_bson, Bson, Document};
 use mongodb::{Collection, Database};
 use tokio::sync::{mpsc, oneshot};
 
-use super::micros;
 use super::spool::{Line, Spool};
 use crate::core::model::EVENTS_IN_RECORD;
 use crate::core::{Change, DeliveryState, HistoryEvent, JournalError};
-use crate::storage::{Retention, StoreError, FINISHED_DELIVERIES_KEPT};
+use crate::storage::{Retention, StoreError};
 
 /// What the writer is asked to do.
 pub enum Job {
@@ -78,7 +76,7 @@ pub fn spawn(
                     None => return,
                 },
                 _ = retention_tick.tick() => {
-                    if let Err(error) = writer.retention().await {
+                    if let Err(error) = super::retention::trim_history(&writer.database, writer.retention).await {
                         tracing::warn!(%error, "history retention failed");
                     }
                     continue;
@@ -104,7 +102,10 @@ pub fn spawn(
                     }
                     Job::Retention { done } => {
                         writer.commit(&mut changes, &mut waiting).await;
-                        let _ = done.send(writer.retention().await);
+                        let _ = done.send(
+                            super::retention::trim_history(&writer.database, writer.retention)
+                                .await,
+                        );
                     }
                     Job::Flush { done } => {
                         writer.commit(&mut changes, &mut waiting).await;
@@ -352,7 +353,7 @@ impl Writer {
                     update.order = update.order.min(order);
                 }
                 Change::RecordEvent { state, event } => {
-                    let ts = micros(event.timestamp);
+                    let ts = event.timestamp.timestamp_micros();
                     events.push(doc! {
                         "_id": format!("{first_order}-{index}"),
                         "service_id": &state.id,
@@ -410,7 +411,9 @@ impl Writer {
                     self.upsert("deliveries", &delivery.id, set, order).await?;
                     self.delivery_writes += 1;
                     if self.delivery_writes % PRUNE_EVERY == 0 {
-                        self.prune_deliveries().await?;
+                        super::retention::prune_deliveries(&self.database)
+                            .await
+                            .map_err(failed)?;
                     }
                 }
                 Change::PutChannel(channel) => {
@@ -543,82 +546,6 @@ impl Writer {
             if let Some(first) = errors.first() {
                 return Err(Failure::Refused(format!("service update refused: {first}")));
             }
-        }
-        Ok(())
-    }
-
-    /// Keeps the newest [`FINISHED_DELIVERIES_KEPT`] finished deliveries.
-    async fn prune_deliveries(&self) -> Result<(), Failure> {
-        let finished = doc! { "state": { "$ne": "pending" } };
-        let deliveries = self.collection("deliveries");
-        let oldest_kept: Option<Document> = deliveries
-            .find(finished.clone())
-            .sort(doc! { "order": -1 })
-            .skip(FINISHED_DELIVERIES_KEPT as u64)
-            .limit(1)
-            .await
-            .map_err(failed)?
-            .try_next()
-            .await
-            .map_err(failed)?;
-        if let Some(order) = oldest_kept.and_then(|d| d.get_i64("order").ok()) {
-            let mut filter = finished;
-            filter.insert("order", doc! { "$lte": order });
-            deliveries.delete_many(filter).await.map_err(failed)?;
-        }
-        Ok(())
-    }
-
-    /// Drops history past the age limit (the TTL index does it too, a
-    /// minute late) and beyond the per-service count.
-    async fn retention(&self) -> Result<(), StoreError> {
-        let backend = |error: mongodb::error::Error| StoreError::Backend(error.to_string());
-        let events = self.collection("events");
-        if self.retention.max_age_days > 0 {
-            let cutoff = Utc::now() - chrono::Duration::days(self.retention.max_age_days as i64);
-            events
-                .delete_many(doc! { "ts": { "$lt": micros(cutoff) } })
-                .await
-                .map_err(backend)?;
-        }
-        let cap = self.retention.max_events_per_service;
-        if cap == 0 {
-            return Ok(());
-        }
-        let ids: Vec<Document> = self
-            .collection("services")
-            .find(doc! {})
-            .projection(doc! { "_id": 1 })
-            .await
-            .map_err(backend)?
-            .try_collect()
-            .await
-            .map_err(backend)?;
-        for id in ids.iter().filter_map(|d| d.get_str("_id").ok()) {
-            let boundary: Option<Document> = events
-                .find(doc! { "service_id": id })
-                .sort(doc! { "ts": -1, "seq": -1 })
-                .skip(cap)
-                .limit(1)
-                .await
-                .map_err(backend)?
-                .try_next()
-                .await
-                .map_err(backend)?;
-            let Some(boundary) = boundary else {
-                continue;
-            };
-            let (ts, seq) = (
-                boundary.get_i64("ts").unwrap_or(i64::MIN),
-                boundary.get_i64("seq").unwrap_or(i64::MIN),
-            );
-            events
-                .delete_many(doc! {
-                    "service_id": id,
-                    "$or": [ { "ts": { "$lt": ts } }, { "ts": ts, "seq": { "$lte": seq } } ],
-                })
-                .await
-                .map_err(backend)?;
         }
         Ok(())
     }

@@ -28,7 +28,6 @@ use self::schema::{
     parse_metadata, Cache, EventRow, EVENT_COLUMNS, HISTORY_SCHEMA, LIVE_SCHEMA,
 };
 use self::writer::{read_next_seq, Writer, WriterJob};
-use super::memory::record_from_state;
 use super::{HistoryQuery, Store, StoreError, StoreOptions};
 use crate::core::model::{Pause, EVENTS_IN_RECORD};
 use crate::core::{
@@ -463,7 +462,7 @@ fn load_snapshot_in(connection: &Connection) -> Result<Snapshot, StoreError> {
             .into_iter()
             .rev()
             .collect();
-        services.push(record_from_state(state, events));
+        services.push(crate::core::ServiceRecord::from_state(state, events));
     }
     let mut tasks = Vec::new();
     {
