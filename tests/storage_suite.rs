@@ -24,12 +24,11 @@ fn state(id: &str, name: &str, created: i64) -> ServiceState {
         status: Status::Unknown,
         message: None,
         status_message: None,
-        metadata: Arc::new(
-            json!({"v": 1, "nested": {"x": [1, 2]}})
-                .as_object()
-                .cloned()
-                .unwrap(),
-        ),
+        metadata: json!({"v": 1, "nested": {"x": [1, 2]}})
+            .as_object()
+            .cloned()
+            .unwrap()
+            .into(),
         created_at: at(created),
         last_heartbeat: None,
         updated_at: None,

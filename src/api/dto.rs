@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::core::model::wire_time;
 use crate::core::model::{EventLog, NewestEvents, Pause, EVENTS_IN_RECORD};
 use crate::core::StalePolicy;
-use crate::core::{Metadata, ProgressTask, ServiceRecord, StatusCounts};
+use crate::core::{ProgressTask, ServiceRecord, StatusCounts};
 
 /// The `ServiceStatus` projection: `GET /api/services/{id}` and the heartbeat
 /// response. Fields in the original order.
@@ -16,7 +17,7 @@ pub struct ServiceProjection<'a> {
     pub name: &'a str,
     pub status: crate::core::Status,
     pub message: &'a Option<String>,
-    pub metadata: &'a Metadata,
+    pub metadata: &'a RawValue,
     #[serde(with = "wire_time")]
     pub created_at: DateTime<Utc>,
     #[serde(with = "wire_time::option")]
@@ -59,7 +60,7 @@ impl<'a> ServiceProjection<'a> {
             name: &record.name,
             status: record.status,
             message: &record.message,
-            metadata: &record.metadata,
+            metadata: record.metadata.as_raw(),
             created_at: record.created_at,
             last_heartbeat: record.last_heartbeat,
             events: record.events.newest_n(events),
@@ -80,7 +81,7 @@ pub struct ServiceListing<'a> {
     pub last_heartbeat: Option<DateTime<Utc>>,
     /// The original never updated this key; it now mirrors `message`.
     pub last_message: &'a Option<String>,
-    pub metadata: &'a Metadata,
+    pub metadata: &'a RawValue,
     pub events: &'a EventLog,
     pub status_message: &'a Option<String>,
     pub message: &'a Option<String>,
@@ -111,7 +112,7 @@ impl<'a> ServiceListing<'a> {
             created_at: record.created_at,
             last_heartbeat: record.last_heartbeat,
             last_message: &record.message,
-            metadata: &record.metadata,
+            metadata: record.metadata.as_raw(),
             events: &record.events,
             status_message: &record.status_message,
             message: &record.message,

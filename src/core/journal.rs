@@ -66,11 +66,8 @@ impl ServiceState {
                 self.status_message = Some(event.message.clone());
                 self.last_heartbeat = Some(event.timestamp);
                 self.updated_at = Some(event.timestamp);
-                if let Some(sent) = event.metadata.as_ref().filter(|m| !m.is_empty()) {
-                    let merged = std::sync::Arc::make_mut(&mut self.metadata);
-                    for (key, value) in sent {
-                        merged.insert(key.clone(), value.clone());
-                    }
+                if let Some(sent) = &event.metadata {
+                    self.metadata.merge(sent);
                 }
             }
             EventKind::Stale => {

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod deliveries;
 pub mod events;
 pub mod journal;
+pub mod metadata;
 pub mod model;
 pub mod notifications;
 pub mod registry;

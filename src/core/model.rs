@@ -10,15 +10,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
-/// Free-form JSON object carried by services, heartbeats and tasks.
-pub type Metadata = Map<String, Value>;
-
-/// A service's metadata, shared copy-on-write: the record, the state sent
-/// to the store, event summaries and replies all hold the same map, and a
-/// heartbeat that changes it copies it once.
-pub type SharedMetadata = Arc<Metadata>;
+pub use super::metadata::{Metadata, SharedMetadata};
 
 /// How many events a service record keeps inline (the original kept 100).
 pub const EVENTS_IN_RECORD: usize = 100;
@@ -496,7 +489,7 @@ mod tests {
                 timestamp: at,
                 status: Status::Healthy,
                 message: i.to_string(),
-                metadata: Some(Map::new()),
+                metadata: Some(Metadata::new()),
             });
         }
         assert_eq!(log.len(), EVENTS_IN_RECORD);

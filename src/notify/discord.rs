@@ -70,6 +70,7 @@ fn fields(notification: &Notification) -> Vec<(String, String, bool)> {
     }
     let lines: Vec<String> = service
         .metadata
+        .to_map()
         .iter()
         .filter(|(key, _)| !HIDDEN_KEYS.contains(&key.as_str()))
         .map(|(key, value)| format!("**{key}**: {}", metadata_value(value)))
@@ -238,7 +239,6 @@ mod tests {
     use super::*;
     use crate::core::events::{ChangeCause, CoreEvent, ServiceSummary};
     use crate::core::Status;
-    use std::sync::Arc;
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
@@ -254,7 +254,7 @@ mod tests {
             message: Some("boom".into()),
             status_message: Some("boom".into()),
             last_heartbeat: Some(at("2026-11-28T12:35:53.238307Z")),
-            metadata: Arc::new(metadata.as_object().cloned().unwrap()),
+            metadata: metadata.as_object().cloned().unwrap().into(),
         }
     }
 

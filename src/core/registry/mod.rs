@@ -4,7 +4,6 @@
 //! returns the [`Change`]s to persist and the [`CoreEvent`]s to publish.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
@@ -13,7 +12,9 @@ use super::alerts::{Alert, AlertBook, AlertChange, AlertError, AlertPolicy};
 use super::channels::Channel;
 use super::events::{ChangeCause, CoreEvent, ServiceSummary};
 use super::journal::{Change, ServiceState, Snapshot};
-use super::model::{EventKind, HistoryEvent, Metadata, Pause, ProgressTask, ServiceRecord, Status};
+use super::model::{
+    EventKind, HistoryEvent, Metadata, Pause, ProgressTask, ServiceRecord, SharedMetadata, Status,
+};
 use super::staleness::{self, StalePolicy};
 
 mod absorb;
@@ -272,7 +273,7 @@ impl Registry {
             status: Status::Unknown,
             message: None,
             status_message: None,
-            metadata: Arc::new(request.metadata),
+            metadata: SharedMetadata::new(&request.metadata),
             created_at: now,
             last_heartbeat: None,
             updated_at: None,
@@ -327,11 +328,8 @@ impl Registry {
         record.status_message = Some(status_message.clone());
         record.last_heartbeat = Some(now);
         record.updated_at = Some(now);
-        if let Some(sent) = heartbeat.metadata.as_ref().filter(|m| !m.is_empty()) {
-            let merged = Arc::make_mut(&mut record.metadata);
-            for (key, value) in sent {
-                merged.insert(key.clone(), value.clone());
-            }
+        if let Some(sent) = &heartbeat.metadata {
+            record.metadata.merge(sent);
         }
         let inline = HistoryEvent {
             kind: EventKind::Heartbeat,

@@ -57,7 +57,10 @@ fn heartbeat_merges_metadata_and_sets_messages() {
         )
         .unwrap();
     let a = registry.get("a").unwrap();
-    assert_eq!(*a.metadata, meta(json!({"version": "1.0", "cpu": 1})));
+    assert_eq!(
+        a.metadata.to_map(),
+        meta(json!({"version": "1.0", "cpu": 1}))
+    );
     assert_eq!(a.status_message.as_deref(), Some("hot"));
     assert!(matches!(
         outcome.events[0],
@@ -76,7 +79,11 @@ fn heartbeat_merges_metadata_and_sets_messages() {
         a.status_message.as_deref(),
         Some("Status updated to healthy")
     );
-    assert_eq!(a.metadata.len(), 2, "empty metadata leaves it unchanged");
+    assert_eq!(
+        a.metadata.to_map().len(),
+        2,
+        "empty metadata leaves it unchanged"
+    );
 }
 
 #[test]

@@ -29,7 +29,7 @@ use self::schema::{
 };
 use self::writer::{read_next_seq, Writer, WriterJob};
 use super::{HistoryQuery, Store, StoreError, StoreOptions};
-use crate::core::model::{Pause, EVENTS_IN_RECORD};
+use crate::core::model::{Pause, SharedMetadata, EVENTS_IN_RECORD};
 use crate::core::{
     Alert, Change, Channel, Commit, Delivery, HistoryEvent, Journal, JournalError, ProgressTask,
     ServiceState, Snapshot,
@@ -417,7 +417,7 @@ fn load_snapshot_in(connection: &Connection) -> Result<Snapshot, StoreError> {
                 status: parse(&status, "status")?,
                 message: row.get(3).map_err(backend)?,
                 status_message: row.get(4).map_err(backend)?,
-                metadata: Arc::new(parse_metadata(&metadata)?),
+                metadata: SharedMetadata::new(&parse_metadata(&metadata)?),
                 created_at: from_micros(row.get(6).map_err(backend)?)?,
                 last_heartbeat: optional_time(7)?,
                 updated_at: optional_time(8)?,

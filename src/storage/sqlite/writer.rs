@@ -333,7 +333,7 @@ fn put_service(
         state.status.as_str(),
         state.message,
         state.status_message,
-        to_json(&state.metadata),
+        state.metadata.json(),
         micros(state.created_at),
         state.last_heartbeat.map(micros),
         state.updated_at.map(micros),

@@ -285,7 +285,7 @@ fn detail_of(
     ServiceDetail {
         id: clean(&record.id),
         created_at: Some(record.created_at),
-        metadata: flatten(record.metadata.iter()),
+        metadata: flatten(record.metadata.to_map().iter()),
         intervals: intervals(&times),
         events: events[shown..].to_vec(),
         pause_until: record
