@@ -2,6 +2,8 @@
 # Ingest benchmark: heartbeats vs GET /api/health with the same load tool and
 # settings in one run, against the release server with the embedded store
 # (durable acknowledged writes), then RSS with 100,000 registered services.
+# A third run reads the records (`GET /api/services/{id}`, the same reply as a
+# heartbeat's, nothing written) as a reference for what the reply alone costs.
 #
 #   bash benches/ingest.sh            # defaults: 64 connections, 15 s per run
 #   DURATION=30s CONNECTIONS=64 bash benches/ingest.sh
@@ -64,7 +66,10 @@ echo "laneswap ingest benchmark: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $SER
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 SERVICES=$SERVICES run heartbeat -s benches/heartbeat.lua "http://127.0.0.1:$PORT"
 run health "http://127.0.0.1:$PORT/api/health"
+# Reference: reading the record a heartbeat replies with, without writing.
+SERVICES=$SERVICES run get -s benches/get.lua "http://127.0.0.1:$PORT"
 awk -v h="$heartbeat_rps" -v g="$health_rps" 'BEGIN {printf "ratio heartbeat/health: %.2f\n", h / g}'
+awk -v r="$get_rps" -v g="$health_rps" 'BEGIN {printf "ratio get/health (same reply, no write): %.2f\n", r / g}'
 # Server and wrk share the cores, so the rate is 1 / (server + wrk CPU per
 # request), and wrk's share grows with the reply (a heartbeat reply carries up
 # to 100 events). What a heartbeat may cost the server for a ratio of 0.8:

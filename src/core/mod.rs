@@ -91,6 +91,9 @@ struct Inner {
     registry: Mutex<Registry>,
     journal: Arc<dyn Journal>,
     events: broadcast::Sender<CoreEvent>,
+    /// Queued deliveries only, for the delivery worker: it then wakes for
+    /// notifications, not for every heartbeat.
+    deliveries: broadcast::Sender<Delivery>,
     clock: Arc<dyn Clock>,
     /// Wakes the monitor when a deadline earlier than the one it sleeps on appears.
     monitor_wake: Notify,
@@ -127,11 +130,13 @@ impl Core {
             registry.define_channel(channel.clone());
         }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (deliveries, _) = broadcast::channel(EVENT_BUFFER);
         Core {
             inner: Arc::new(Inner {
                 registry: Mutex::new(registry),
                 journal,
                 events,
+                deliveries,
                 clock,
                 monitor_wake: Notify::new(),
                 config,
@@ -152,6 +157,11 @@ impl Core {
     /// Subscribes to core events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<CoreEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Subscribes to queued deliveries from now on (they are also core events).
+    pub fn subscribe_deliveries(&self) -> broadcast::Receiver<Delivery> {
+        self.inner.deliveries.subscribe()
     }
 
     /// Reads the registry under its lock. Keep `read` short and free of I/O.
@@ -220,6 +230,13 @@ impl Core {
     }
 
     fn publish(&self, events: Vec<CoreEvent>) {
+        if self.inner.deliveries.receiver_count() > 0 {
+            for event in &events {
+                if let CoreEvent::DeliveryQueued { delivery } = event {
+                    let _ = self.inner.deliveries.send((**delivery).clone());
+                }
+            }
+        }
         if self.inner.events.receiver_count() == 0 {
             return;
         }

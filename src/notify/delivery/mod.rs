@@ -28,7 +28,7 @@ use super::discord;
 mod send;
 
 use self::send::{send, Outcome};
-use crate::core::{Attempt, Core, CoreEvent, Delivery, DeliveryState};
+use crate::core::{Attempt, Core, Delivery, DeliveryState};
 use crate::storage::Store;
 
 /// Most deliveries folded into one digest message.
@@ -119,7 +119,7 @@ pub fn spawn(
 
 async fn run(context: Arc<Context>, mut stop: watch::Receiver<bool>) {
     // Subscribe before loading, so nothing queued in between is missed.
-    let mut events = context.core.subscribe();
+    let mut queued = context.core.subscribe_deliveries();
     let mut lanes: HashMap<String, mpsc::UnboundedSender<Delivery>> = HashMap::new();
     // Lanes get their own receiver of the stop signal.
     let lane_stop = stop.clone();
@@ -135,14 +135,11 @@ async fn run(context: Arc<Context>, mut stop: watch::Receiver<bool>) {
             _ = takeover.tick(), if shared => {
                 reload(&context, &mut lanes, &lane_stop).await;
             }
-            event = events.recv() => match event {
-                Ok(CoreEvent::DeliveryQueued { delivery }) => {
-                                        dispatch(&context, &mut lanes, *delivery, &lane_stop);
-                }
-                Ok(_) => {}
+            delivery = queued.recv() => match delivery {
+                Ok(delivery) => dispatch(&context, &mut lanes, delivery, &lane_stop),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "delivery worker fell behind; reloading pending deliveries");
-                                        reload(&context, &mut lanes, &lane_stop).await;
+                    reload(&context, &mut lanes, &lane_stop).await;
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             },
