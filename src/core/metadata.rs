@@ -57,10 +57,25 @@ impl SharedMetadata {
             return;
         }
         let mut merged = self.to_map();
+        let mut changed = false;
         for (key, value) in sent {
-            merged.insert(key.clone(), value.clone());
+            match merged.get_mut(key) {
+                Some(kept) if kept == value => {}
+                Some(kept) => {
+                    *kept = value.clone();
+                    changed = true;
+                }
+                None => {
+                    merged.insert(key.clone(), value.clone());
+                    changed = true;
+                }
+            }
         }
-        *self = SharedMetadata::new(&merged);
+        // Clients often send the same metadata with every heartbeat: then
+        // the shared text stays as it is.
+        if changed {
+            *self = SharedMetadata::new(&merged);
+        }
     }
 }
 
@@ -141,6 +156,9 @@ mod tests {
         );
         shared.merge(&Metadata::new());
         assert_eq!(shared.json(), r#"{"version":"1.0","cpu":2,"disk":"ok"}"#);
+        let unchanged = shared.clone();
+        shared.merge(&map(json!({"cpu": 2})));
+        assert!(Arc::ptr_eq(&shared.0, &unchanged.0), "same values: same text, not re-encoded");
     }
 
     #[test]
