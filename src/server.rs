@@ -87,6 +87,14 @@ impl Server {
                 })?;
         let addr = listener.local_addr().map_err(ServerError::Serve)?;
         tracing::info!(%addr, store = %store.describe(), restored, "laneswap server listening");
+        if !settings.api_tokens.is_empty() {
+            tracing::info!(
+                tokens = settings.api_tokens.len(),
+                "the API requires bearer tokens"
+            );
+        } else if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "the API is open to the network without tokens: set LANESWAP_API_TOKENS to require them");
+        }
 
         let (stop, stopped) = watch::channel(false);
         // Other nodes on the same database: take their changes in.
@@ -121,6 +129,7 @@ impl Server {
             },
             cors: Arc::new(CorsPolicy::from_list(&settings.cors_origins)),
             operator: Arc::from(settings.operator.as_str()),
+            tokens: Arc::new(settings.api_tokens.clone()),
             stopping: stopped.clone(),
         };
         let flush = store.clone();

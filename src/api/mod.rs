@@ -5,6 +5,7 @@
 //! [`router`] builds the app for tests (`oneshot`) and [`serve`] runs it on a
 //! listener until a shutdown future resolves.
 
+pub mod auth;
 pub mod body;
 pub mod cors;
 pub mod dto;
@@ -58,8 +59,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub options: ApiOptions,
     pub cors: Arc<CorsPolicy>,
-    /// Who acknowledges, when a request does not say.
+    /// Who acknowledges, when a request does not say (and no token does).
     pub operator: Arc<str>,
+    /// Bearer tokens; empty: the API is open, as the original's.
+    pub tokens: Arc<auth::TokenBook>,
     /// Turns true when the server shuts down: long-lived responses (the
     /// event stream) end, so a graceful shutdown does not wait for them.
     pub stopping: tokio::sync::watch::Receiver<bool>,
@@ -152,6 +155,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/progress/{task_id}/complete", put(progress::complete))
         .fallback(fallback)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
         .with_state(state)

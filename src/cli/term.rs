@@ -23,6 +23,14 @@ pub struct TermCli {
     /// Watch a remote laneswap (or original LaneSwap) server instead of running one, e.g. http://host:8000
     #[arg(long, value_name = "URL", conflicts_with = "demo")]
     pub api_url: Option<String>,
+    /// Remote mode: bearer token for a server that requires one
+    #[arg(
+        long,
+        env = "LANESWAP_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
     /// Remote mode: seconds between polls when the server has no event stream
     #[arg(long, value_name = "SECONDS", default_value = "2")]
     pub refresh: f64,
@@ -185,7 +193,7 @@ fn run_ui(cli: &TermCli, options: crate::tui::Options, log_path: &std::path::Pat
         match &cli.api_url {
             Some(url) => {
                 let refresh = std::time::Duration::from_secs_f64(cli.refresh);
-                match RemoteSource::new(url, refresh) {
+                match RemoteSource::new(url, cli.token.clone(), refresh) {
                     Ok(source) => (
                         None,
                         Arc::new(source),

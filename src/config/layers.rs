@@ -69,14 +69,16 @@ keys! {
         "Comma-separated browser origins allowed by CORS; * for any.";
     MAX_BODY_BYTES: "max_body_bytes", ["LANESWAP_MAX_BODY_BYTES"], None, "1048576",
         "Largest accepted request body in bytes; larger ones get 413.";
-            DISCORD_WEBHOOK: "discord_webhook", ["LANESWAP_DISCORD_WEBHOOK"], None, "",
+    DISCORD_WEBHOOK: "discord_webhook", ["LANESWAP_DISCORD_WEBHOOK"], None, "",
         "A Discord webhook URL: the default notification channel (original variable).";
-        DISCORD_USERNAME: "discord_username", ["LANESWAP_DISCORD_WEBHOOK_USERNAME"], None, "LaneSwap Monitor",
+    DISCORD_USERNAME: "discord_username", ["LANESWAP_DISCORD_WEBHOOK_USERNAME"], None, "LaneSwap Monitor",
         "Name Discord messages are posted under (original variable).";
     DISCORD_AVATAR_URL: "discord_avatar_url", ["LANESWAP_DISCORD_WEBHOOK_AVATAR_URL"], None, "",
         "Avatar image URL for Discord messages (original variable).";
     ALERT_STATUSES: "alerts.statuses", ["LANESWAP_ALERT_STATUSES"], None, "stale,error",
         "Comma-separated statuses that open an alert (any of the seven but healthy).";
+    API_TOKENS: "api_tokens", ["LANESWAP_API_TOKENS"], None, "",
+        "Bearer tokens, comma-separated name:role:token (role read, ingest or admin; tokens of 16+ characters). Empty: the API is open, as the original's.";
     OPERATOR: "operator", ["LANESWAP_OPERATOR"], None, "",
         "Name recorded on acknowledgements made through this server (default: $USER).";
     HEARTBEAT_REPLY_EVENTS: "heartbeat_reply_events", ["LANESWAP_HEARTBEAT_REPLY_EVENTS"], None, "100",
@@ -235,6 +237,29 @@ impl Layers {
                     .get(key.file)
                     .map(|(name, value)| (rank, *source, name.as_str(), value.as_str()))
             })
+    }
+
+    /// Like [`Layers::parse`], for a value that is a secret: errors show
+    /// `****` instead of it.
+    pub(super) fn parse_secret<T>(
+        &self,
+        key: &Key,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        self.parse(key, parse).map_err(|error| match error {
+            ConfigError::Invalid {
+                name,
+                origin,
+                reason,
+                ..
+            } => ConfigError::Invalid {
+                name,
+                origin,
+                value: "****".into(),
+                reason,
+            },
+            other => other,
+        })
     }
 
     pub(super) fn parse<T>(

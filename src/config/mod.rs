@@ -128,6 +128,8 @@ pub struct Settings {
     /// How notifications are sent (timeouts, retries, Discord style).
     pub delivery: crate::notify::delivery::DeliveryOptions,
     pub operator: String,
+    /// Bearer tokens (`LANESWAP_API_TOKENS`); empty: the API is open.
+    pub api_tokens: crate::api::auth::TokenBook,
     pub retention: Retention,
     pub durability: Durability,
     pub task_stall_after_secs: f64,
@@ -311,6 +313,7 @@ impl Settings {
                     Ok(name)
                 }
             })?,
+            api_tokens: layers.parse_secret(&API_TOKENS, crate::api::auth::TokenBook::parse)?,
             retention: Retention {
                 max_events_per_service: layers.parse(&HISTORY_MAX_EVENTS, count)?,
                 max_age_days: layers.parse(&HISTORY_MAX_DAYS, count)?,

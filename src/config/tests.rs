@@ -165,3 +165,30 @@ fn uri_passwords_are_redacted() {
     );
     assert_eq!(redact_uri("mongodb://db:27017"), "mongodb://db:27017");
 }
+
+#[test]
+fn api_tokens_are_read_and_a_bad_one_is_never_shown() {
+    let env = vars(&[(
+        "LANESWAP_API_TOKENS",
+        "ops:admin:0123456789abcdef0123, ci:ingest:fedcba9876543210",
+    )]);
+    let layers = Layers::new(Layer::default(), env, Layer::default(), Layer::default());
+    let settings = Settings::resolve(&layers).unwrap();
+    assert_eq!(settings.api_tokens.len(), 2);
+    assert_eq!(
+        settings.api_tokens.find("fedcba9876543210").unwrap().name,
+        "ci"
+    );
+    assert!(!format!("{settings:?}").contains("0123456789abcdef0123"));
+
+    let env = vars(&[("LANESWAP_API_TOKENS", "ops:admin:short-secret")]);
+    let layers = Layers::new(Layer::default(), env, Layer::default(), Layer::default());
+    let error = Settings::resolve(&layers).unwrap_err().to_string();
+    assert!(error.contains("LANESWAP_API_TOKENS"), "{error}");
+    assert!(error.contains("at least 16 characters"), "{error}");
+    assert!(!error.contains("short-secret"), "{error}");
+    assert!(Settings::resolve(&Layers::default())
+        .unwrap()
+        .api_tokens
+        .is_empty());
+}

@@ -158,7 +158,10 @@ mod tests {
         assert_eq!(shared.json(), r#"{"version":"1.0","cpu":2,"disk":"ok"}"#);
         let unchanged = shared.clone();
         shared.merge(&map(json!({"cpu": 2})));
-        assert!(Arc::ptr_eq(&shared.0, &unchanged.0), "same values: same text, not re-encoded");
+        assert!(
+            Arc::ptr_eq(&shared.0, &unchanged.0),
+            "same values: same text, not re-encoded"
+        );
     }
 
     #[test]

@@ -2,9 +2,11 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use serde_json::json;
 
+use crate::api::auth::Caller;
 use crate::api::body::{Fields, JsonBody, MAX_MESSAGE_CHARS};
 use crate::api::error::{ApiError, ValidationItem};
 use crate::api::AppState;
@@ -86,6 +88,7 @@ pub async fn get_one(
 pub async fn acknowledge(
     State(state): State<AppState>,
     Path(alert_id): Path<String>,
+    caller: Option<Extension<Caller>>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let mut fields = Fields::of(&body, false)?;
@@ -95,7 +98,10 @@ pub async fn acknowledge(
     fields.finish()?;
     let now = state.core.now();
     let expires_at = expires_in.map(|secs| now + crate::core::staleness::seconds(secs));
-    let by = by.unwrap_or_else(|| state.operator.to_string());
+    let by = by.unwrap_or_else(|| match caller {
+        Some(Extension(caller)) => caller.name,
+        None => state.operator.to_string(),
+    });
     let alert = state
         .core
         .acknowledge(&alert_id, by, note, expires_at)

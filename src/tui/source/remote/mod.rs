@@ -36,16 +36,25 @@ pub struct RemoteSource {
     base: String,
     api: Api,
     stream_client: reqwest::Client,
+    /// Bearer token for a server that requires one.
+    token: Option<String>,
     refresh: Duration,
 }
 
 impl RemoteSource {
-    /// `base` is the server's root URL (`http://host:8000`).
-    pub fn new(base: &str, refresh: Duration) -> Result<Self, SourceError> {
+    /// `base` is the server's root URL (`http://host:8000`); `token` is
+    /// sent as a bearer token when given.
+    pub fn new(base: &str, token: Option<String>, refresh: Duration) -> Result<Self, SourceError> {
         // No retries: the driver takes the next snapshot soon anyway, and a
         // failed action is better reported at once.
-        let api = Api::new(base, None, Duration::from_secs(10), 0, Duration::ZERO)
-            .map_err(|error| SourceError::Refused(error.to_string()))?;
+        let api = Api::new(
+            base,
+            token.clone(),
+            Duration::from_secs(10),
+            0,
+            Duration::ZERO,
+        )
+        .map_err(|error| SourceError::Refused(error.to_string()))?;
         // The stream stays open: no total timeout, but a silent connection
         // (the server sends a keep-alive every 15 s) is given up.
         let stream_client = reqwest::Client::builder()
@@ -58,6 +67,7 @@ impl RemoteSource {
             base: api.root().to_string(),
             api,
             stream_client,
+            token,
             refresh,
         })
     }
@@ -91,13 +101,14 @@ impl RemoteSource {
     /// Follows the event stream until it ends; `Ok(false)` when the server
     /// has none.
     async fn follow_stream(&self, signals: &mpsc::Sender<Signal>) -> Result<bool, String> {
-        let mut response = self
+        let mut request = self
             .stream_client
             .get(self.url("/api/events"))
-            .header("accept", "text/event-stream")
-            .send()
-            .await
-            .map_err(|error| describe(&error))?;
+            .header("accept", "text/event-stream");
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let mut response = request.send().await.map_err(|error| describe(&error))?;
         let is_stream = response
             .headers()
             .get("content-type")
@@ -111,7 +122,12 @@ impl RemoteSource {
             {
                 Ok(false)
             } else {
-                Err(format!("event stream answered {}", response.status()))
+                Err(match response.status() {
+                    StatusCode::UNAUTHORIZED => {
+                        "the server needs a token: give --token or LANESWAP_TOKEN".to_string()
+                    }
+                    status => format!("event stream answered {status}"),
+                })
             };
         }
         let live = Connection::Live {
@@ -330,6 +346,13 @@ fn source_error(error: ClientError, path: &str) -> SourceError {
         ClientError::NotFound { detail } if detail == "Not Found" => {
             SourceError::Unsupported(path.to_string())
         }
+        ClientError::Status {
+            status: 401,
+            detail,
+        } => SourceError::Refused(format!(
+            "{}: give a token with --token or LANESWAP_TOKEN",
+            clean(&detail)
+        )),
         ClientError::NotFound { detail }
         | ClientError::Invalid { detail }
         | ClientError::Status { detail, .. } => SourceError::Refused(clean(&detail)),
