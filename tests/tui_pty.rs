@@ -329,6 +329,45 @@ async fn remote_mode_follows_the_live_stream_and_acts_over_http() {
     term.quit();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_mode_sends_its_token_and_shows_refusals() {
+    const READER: &str = "dashboard-token-0123456789";
+    let mut settings = laneswap::config::Settings::with_store(laneswap::storage::StoreUri::Memory);
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.api_tokens = laneswap::api::auth::TokenBook::parse(&format!(
+        "dashboard:read:{READER},ops:admin:ops-token-0123456789"
+    ))
+    .unwrap();
+    let server = laneswap::server::Server::start(&settings).await.unwrap();
+    let url = server.url();
+    let http = Http::new(url.clone());
+    let registered = http
+        .send(
+            http.client
+                .post(http.url("/api/services"))
+                .bearer_auth("ops-token-0123456789")
+                .json(&json!({"service_name": "guarded-worker"})),
+        )
+        .await;
+    assert_eq!(registered.status, 200, "{}", registered.text);
+
+    // Without a token the terminal says what to do.
+    let anonymous = Term::start(&["--api-url", &url]);
+    let (screen, _) = anonymous.wait_for("--token");
+    assert!(screen.contains("LANESWAP_TOKEN"), "{screen}");
+    anonymous.quit();
+
+    // With a read token: live, the service shows; an admin action is refused
+    // with the server's reason.
+    let mut term = Term::start(&["--api-url", &url, "--token", READER]);
+    term.wait_for("● live");
+    term.wait_for("guarded-worker");
+    term.keys("p");
+    term.wait_for("needs admin");
+    term.quit();
+    server.shutdown().await.unwrap();
+}
+
 /// A stand-in for the original Python server: `GET /api/services` in the
 /// original shape, nothing else (so no event stream).
 async fn original_style_server(services: Arc<Mutex<Value>>) -> String {
