@@ -17,7 +17,8 @@
 //! - [`storage`]: the [`storage::Store`] interface and its backends (embedded
 //!   SQLite with group commit; MongoDB with a local outage spool and a feed
 //!   that lets several nodes share one database; memory).
-//! - [`api`]: the axum HTTP API, wire-compatible with the original LaneSwap.
+//! - [`api`]: the axum HTTP API, wire-compatible with the original LaneSwap,
+//!   plus optional bearer tokens with roles and `/metrics` for Prometheus.
 //! - [`notify`]: how notifications look on each channel (Discord, generic
 //!   JSON webhooks) and the worker that delivers them.
 //! - [`config`]: settings layered flags > environment > `.env` > file > defaults.

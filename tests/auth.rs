@@ -177,6 +177,20 @@ async fn requests_need_a_token_whose_role_covers_them() {
         200
     );
 
+    // Metrics need a token too (any role).
+    assert_eq!(
+        call(&http, Method::GET, "/metrics", None, None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        call(&http, Method::GET, "/metrics", Some(READER), None)
+            .await
+            .status,
+        200
+    );
+
     // read: every GET, nothing else.
     for path in [
         "/api/services",

@@ -70,9 +70,10 @@ pub struct AppState {
 
 /// Every route pattern, for the trailing-slash redirect (Starlette redirects
 /// `/x/` to `/x` only when `/x` is a route).
-const ROUTES: [&str; 20] = [
+const ROUTES: [&str; 21] = [
     "/api",
     "/api/health",
+    "/metrics",
     "/api/services",
     "/api/services/{}",
     "/api/services/{}/heartbeat",
@@ -107,10 +108,11 @@ fn is_route(path: &str) -> bool {
 
 /// The application router.
 pub fn router(state: AppState) -> Router {
-    use routes::{alerts, events, meta, progress, services, webhooks};
+    use routes::{alerts, events, meta, metrics, progress, services, webhooks};
     Router::new()
         .route("/api", get(meta::info))
         .route("/api/health", get(meta::health))
+        .route("/metrics", get(metrics::metrics))
         .route(
             "/api/services",
             get(services::list).post(services::register),

@@ -94,6 +94,8 @@ struct Inner {
     /// Queued deliveries only, for the delivery worker: it then wakes for
     /// notifications, not for every heartbeat.
     deliveries: broadcast::Sender<Delivery>,
+    /// Heartbeats accepted since start (for `/metrics`).
+    heartbeats: std::sync::atomic::AtomicU64,
     clock: Arc<dyn Clock>,
     /// Wakes the monitor when a deadline earlier than the one it sleeps on appears.
     monitor_wake: Notify,
@@ -137,6 +139,7 @@ impl Core {
                 journal,
                 events,
                 deliveries,
+                heartbeats: Default::default(),
                 clock,
                 monitor_wake: Notify::new(),
                 config,
@@ -285,8 +288,20 @@ impl Core {
         id: &str,
         heartbeat: Heartbeat,
     ) -> Result<ServiceRecord, CoreError> {
-        self.change_service(id, |registry, now| registry.heartbeat(id, heartbeat, now))
-            .await
+        let record = self
+            .change_service(id, |registry, now| registry.heartbeat(id, heartbeat, now))
+            .await?;
+        self.inner
+            .heartbeats
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(record)
+    }
+
+    /// Heartbeats accepted (durable) since this core started.
+    pub fn heartbeats_received(&self) -> u64 {
+        self.inner
+            .heartbeats
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Pauses a service until `until` (or until resumed); returns it.
