@@ -353,8 +353,8 @@ async fn remote_mode_sends_its_token_and_shows_refusals() {
 
     // Without a token the terminal says what to do.
     let anonymous = Term::start(&["--api-url", &url]);
-    let (screen, _) = anonymous.wait_for("--token");
-    assert!(screen.contains("LANESWAP_TOKEN"), "{screen}");
+    let (screen, _) = anonymous.wait_for("✖ refused");
+    assert!(screen.contains("--token or LANESWAP_TOKEN"), "{screen}");
     anonymous.quit();
 
     // With a read token: live, the service shows; an admin action is refused

@@ -48,6 +48,12 @@ pub enum Connection {
         url: String,
         error: String,
     },
+    /// The remote server answered but refused the stream (e.g. it needs a
+    /// token); retrying, in case it is given one.
+    Refused {
+        url: String,
+        error: String,
+    },
 }
 
 impl Connection {
@@ -57,7 +63,8 @@ impl Connection {
             | Connection::Connecting { url }
             | Connection::Live { url }
             | Connection::Polling { url, .. }
-            | Connection::Down { url, .. } => url,
+            | Connection::Down { url, .. }
+            | Connection::Refused { url, .. } => url,
         }
     }
 }

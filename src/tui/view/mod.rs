@@ -128,6 +128,13 @@ fn connection_spans(app: &App) -> Vec<Span<'static>> {
                 theme.style("ui.error"),
             ),
         ],
+        Connection::Refused { url, error } => vec![
+            Span::styled(format!("─ {url} "), theme.style("ui.text")),
+            Span::styled(
+                format!("✖ refused: {error}; retrying "),
+                theme.style("ui.error"),
+            ),
+        ],
     };
     if let Some(error) = &app.fetch_error {
         spans.push(Span::styled(

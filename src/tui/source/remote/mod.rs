@@ -100,7 +100,7 @@ impl RemoteSource {
 
     /// Follows the event stream until it ends; `Ok(false)` when the server
     /// has none.
-    async fn follow_stream(&self, signals: &mpsc::Sender<Signal>) -> Result<bool, String> {
+    async fn follow_stream(&self, signals: &mpsc::Sender<Signal>) -> Result<bool, StreamEnd> {
         let mut request = self
             .stream_client
             .get(self.url("/api/events"))
@@ -108,7 +108,10 @@ impl RemoteSource {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
-        let mut response = request.send().await.map_err(|error| describe(&error))?;
+        let mut response = request
+            .send()
+            .await
+            .map_err(|error| StreamEnd::Unreachable(describe(&error)))?;
         let is_stream = response
             .headers()
             .get("content-type")
@@ -122,12 +125,13 @@ impl RemoteSource {
             {
                 Ok(false)
             } else {
-                Err(match response.status() {
+                Err(StreamEnd::Refused(match response.status() {
                     StatusCode::UNAUTHORIZED => {
                         "the server needs a token: give --token or LANESWAP_TOKEN".to_string()
                     }
+                    StatusCode::FORBIDDEN => "this token may not read the event stream".to_string(),
                     status => format!("event stream answered {status}"),
-                })
+                }))
             };
         }
         let live = Connection::Live {
@@ -141,8 +145,12 @@ impl RemoteSource {
         loop {
             let chunk = match response.chunk().await {
                 Ok(Some(chunk)) => chunk,
-                Ok(None) => return Err("the server closed the event stream".into()),
-                Err(error) => return Err(describe(&error)),
+                Ok(None) => {
+                    return Err(StreamEnd::Unreachable(
+                        "the server closed the event stream".into(),
+                    ))
+                }
+                Err(error) => return Err(StreamEnd::Unreachable(describe(&error))),
             };
             pending.push_str(&String::from_utf8_lossy(&chunk));
             let mut changed = false;
@@ -161,6 +169,14 @@ impl RemoteSource {
             }
         }
     }
+}
+
+/// Why the event stream ended (other than the UI closing).
+enum StreamEnd {
+    /// No answer, or the connection broke.
+    Unreachable(String),
+    /// The server answered with an error status.
+    Refused(String),
 }
 
 #[async_trait]
@@ -240,10 +256,11 @@ impl DataSource for RemoteSource {
                     }
                     retry = Duration::from_millis(500);
                 }
-                Err(error) => {
-                    let down = Connection::Down {
-                        url: self.base.clone(),
-                        error,
+                Err(end) => {
+                    let url = self.base.clone();
+                    let down = match end {
+                        StreamEnd::Unreachable(error) => Connection::Down { url, error },
+                        StreamEnd::Refused(error) => Connection::Refused { url, error },
                     };
                     if signals.send(Signal::Connection(down)).await.is_err() {
                         return;
