@@ -185,19 +185,38 @@ async fn progress_alerts_and_webhooks_commands() {
     let url = url.as_str();
     let http = common::Http::new(url);
     ok(url, &["services", "register", "reports", "--id", "rep-1"]);
-    let task = http
-        .post(
-            "/api/progress",
-            &json!({"service_id": "rep-1", "task_name": "render", "total_steps": 10}),
-        )
-        .await
-        .body;
-    let task_id = task["task_id"].as_str().unwrap().to_string();
-    http.put(
-        &format!("/api/progress/{task_id}"),
-        &json!({"current_step": 4}),
+    // A script starts a task (the id is all that is printed) and reports steps.
+    let task_id = ok(
+        url,
+        &[
+            "progress",
+            "start",
+            "rep-1",
+            "render",
+            "--steps",
+            "10",
+            "--description",
+            "monthly",
+        ],
     )
-    .await;
+    .trim()
+    .to_string();
+    let stored = http.get(&format!("/api/progress/{task_id}")).await;
+    assert_eq!(stored.status, 200, "{task_id}: {}", stored.text);
+    assert_eq!(stored.body["description"], "monthly");
+    let updated = ok(
+        url,
+        &[
+            "progress", "update", &task_id, "--step", "4", "-m", "page 4",
+        ],
+    );
+    assert_eq!(
+        row(&updated, &task_id)[..4],
+        ["rep-1", "render", "40%", "4/10"],
+        "{updated}"
+    );
+    let (code, _, err) = laneswap(url, &["progress", "update", "no-such-task", "--step", "1"]);
+    assert_eq!((code, err.lines().count()), (1, 1), "{err}");
 
     let tasks = ok(url, &["progress", "list"]);
     let line = row(&tasks, &task_id);
@@ -215,6 +234,29 @@ async fn progress_alerts_and_webhooks_commands() {
     assert_eq!(
         json_of(url, &["progress", "get", &task_id])["current_step"],
         4
+    );
+    let other = json_of(url, &["progress", "start", "rep-1", "sync", "--steps", "3"]);
+    let other_id = other["task_id"].as_str().unwrap().to_string();
+    let failed = json_of(
+        url,
+        &[
+            "progress",
+            "complete",
+            &other_id,
+            "--failed",
+            "-m",
+            "disk full",
+        ],
+    );
+    assert_eq!(
+        (failed["status"].as_str(), failed["message"].as_str()),
+        (Some("failed"), Some("disk full"))
+    );
+    let done = ok(url, &["progress", "complete", &task_id]);
+    assert_eq!(
+        row(&done, &task_id)[..4],
+        ["rep-1", "render", "100%", "10/10"],
+        "{done}"
     );
 
     ok(

@@ -92,7 +92,7 @@ pub enum Command {
     /// Services: list, get, register, heartbeat, delete, pause, resume
     #[command(subcommand)]
     Services(ServicesCommand),
-    /// Progress tasks: list, get
+    /// Progress tasks: list, get, start, update, complete
     #[command(subcommand)]
     Progress(ProgressCommand),
     /// Alerts: list, ack, unack

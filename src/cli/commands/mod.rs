@@ -92,6 +92,41 @@ pub enum ProgressCommand {
         /// The task's id
         id: String,
     },
+    /// Start a task for a service (prints its id), e.g. from a backup script
+    Start {
+        /// The service the task belongs to
+        service_id: String,
+        /// What the task is, e.g. "nightly backup"
+        name: String,
+        /// How many steps it has
+        #[arg(long, value_name = "N")]
+        steps: u64,
+        /// A longer description
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Report a task's current step
+    Update {
+        /// The task's id
+        id: String,
+        /// Steps done so far
+        #[arg(long, value_name = "N")]
+        step: u64,
+        /// What it is doing now
+        #[arg(long, short)]
+        message: Option<String>,
+    },
+    /// Finish a task (completed, or failed with --failed)
+    Complete {
+        /// The task's id
+        id: String,
+        /// Mark it failed instead of completed
+        #[arg(long)]
+        failed: bool,
+        /// A closing message
+        #[arg(long, short)]
+        message: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]

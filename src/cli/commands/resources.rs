@@ -65,6 +65,50 @@ pub async fn progress(
                 table(&TASK_HEADER, rows)
             }))
         }
+        ProgressCommand::Start {
+            service_id,
+            name,
+            steps,
+            description,
+        } => {
+            let mut request = json!({
+                "service_id": service_id,
+                "task_name": name,
+                "total_steps": steps,
+            });
+            if let Some(description) = description {
+                request["description"] = json!(description);
+            }
+            let body = api.call(Method::POST, "/progress", Some(&request)).await?;
+            // Scripts keep the id for the updates that follow.
+            Ok(answer(json, &body, |task| text(task, "task_id")))
+        }
+        ProgressCommand::Update { id, step, message } => {
+            let mut request = json!({ "current_step": step });
+            if let Some(message) = message {
+                request["message"] = json!(message);
+            }
+            let path = format!("/progress/{}", segment(&id));
+            let body = api.call(Method::PUT, &path, Some(&request)).await?;
+            Ok(answer(json, &body, |task| {
+                table(&TASK_HEADER, vec![task_row(task)])
+            }))
+        }
+        ProgressCommand::Complete {
+            id,
+            failed,
+            message,
+        } => {
+            let mut request = json!({ "status": if failed { "failed" } else { "completed" } });
+            if let Some(message) = message {
+                request["message"] = json!(message);
+            }
+            let path = format!("/progress/{}/complete", segment(&id));
+            let body = api.call(Method::PUT, &path, Some(&request)).await?;
+            Ok(answer(json, &body, |task| {
+                table(&TASK_HEADER, vec![task_row(task)])
+            }))
+        }
         ProgressCommand::Get { id } => {
             let body = api
                 .call(Method::GET, &format!("/progress/{}", segment(&id)), None)
