@@ -5,7 +5,7 @@
 mod common;
 
 use assert_cmd::Command;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Runs `laneswap ARGS` against `url`; returns (exit code, stdout, stderr).
 fn laneswap(url: &str, args: &[&str]) -> (i32, String, String) {
