@@ -138,15 +138,8 @@ pub fn run_headless(args: &ServerArgs, demo: bool) -> ExitCode {
     if let Some(file) = &settings.config_file {
         tracing::info!(file = %file.display(), "read config file");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("laneswap: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime("laneswap", true) else {
+        return ExitCode::FAILURE;
     };
     let result = runtime.block_on(async {
         let server = Server::start(&settings).await?;
@@ -165,6 +158,23 @@ pub fn run_headless(args: &ServerArgs, demo: bool) -> ExitCode {
     }
 }
 
+/// The async runtime (worker threads for a server, one thread for a
+/// client command); `None` after saying on stderr why it cannot start.
+fn runtime(program: &str, server: bool) -> Option<tokio::runtime::Runtime> {
+    let mut builder = if server {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    match builder.enable_all().build() {
+        Ok(runtime) => Some(runtime),
+        Err(error) => {
+            eprintln!("{program}: cannot start the async runtime: {error}");
+            None
+        }
+    }
+}
+
 /// Entry of `laneswap`.
 pub fn run_laneswap(cli: LaneswapCli) -> ExitCode {
     let command = match cli.command {
@@ -176,15 +186,8 @@ pub fn run_laneswap(cli: LaneswapCli) -> ExitCode {
         }
         other => other,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("laneswap: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime("laneswap", false) else {
+        return ExitCode::FAILURE;
     };
     let result = runtime.block_on(async {
         let api = crate::client::Api::new(

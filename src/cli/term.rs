@@ -179,15 +179,8 @@ fn run_ui(cli: &TermCli, options: crate::tui::Options, log_path: &std::path::Pat
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("laneswap-term: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = super::runtime("laneswap-term", true) else {
+        return ExitCode::FAILURE;
     };
     let (server, source, connection): (Option<Server>, Arc<dyn DataSource>, Connection) =
         match &cli.api_url {

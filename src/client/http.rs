@@ -87,6 +87,25 @@ impl Api {
         }
     }
 
+    /// `POST /api/alerts/{id}/ack` with an optional note and expiry;
+    /// returns the alert.
+    pub async fn acknowledge(
+        &self,
+        alert_id: &str,
+        note: Option<String>,
+        expires_in: Option<std::time::Duration>,
+    ) -> Result<Value, ClientError> {
+        let mut body = serde_json::json!({});
+        if let Some(note) = note {
+            body["note"] = Value::from(note);
+        }
+        if let Some(expires_in) = expires_in {
+            body["expires_in"] = Value::from(expires_in.as_secs_f64());
+        }
+        let path = format!("/alerts/{}/ack", segment(alert_id));
+        self.call(Method::POST, &path, Some(&body)).await
+    }
+
     async fn once(
         &self,
         method: Method,

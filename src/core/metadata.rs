@@ -79,7 +79,8 @@ impl SharedMetadata {
     }
 }
 
-fn empty_object() -> Box<RawValue> {
+/// `{}` as a raw value: the fallback when encoding cannot fail in practice.
+pub(crate) fn empty_object() -> Box<RawValue> {
     RawValue::from_string("{}".to_string()).unwrap_or_default()
 }
 
@@ -108,8 +109,8 @@ impl fmt::Debug for SharedMetadata {
 }
 
 impl Serialize for SharedMetadata {
-    /// Streams the text into any serializer (JSON replies, BSON documents)
-    /// without building the map.
+    /// Streams the text into any serializer (JSON event payloads, BSON
+    /// documents) without building the map; replies use [`Self::as_raw`].
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut source = serde_json::Deserializer::from_str(self.json());
         serde_transcode::transcode(&mut source, s)

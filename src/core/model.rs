@@ -256,7 +256,7 @@ impl InlineEvent {
             ..event.clone()
         };
         let raw = serde_json::value::to_raw_value(&inline)
-            .unwrap_or_else(|_| RawValue::from_string("{}".to_string()).unwrap_or_default());
+            .unwrap_or_else(|_| super::metadata::empty_object());
         InlineEvent(Arc::from(raw))
     }
 

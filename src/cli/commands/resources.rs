@@ -180,15 +180,7 @@ pub async fn alerts(api: &Api, json: bool, command: AlertsCommand) -> Result<Str
             }))
         }
         AlertsCommand::Ack { id, note, expires } => {
-            let mut body = json!({});
-            if let Some(note) = note {
-                body["note"] = json!(note);
-            }
-            if let Some(expires) = expires {
-                body["expires_in"] = json!(expires.as_secs_f64());
-            }
-            let path = format!("/alerts/{}/ack", segment(&id));
-            let body = api.call(Method::POST, &path, Some(&body)).await?;
+            let body = api.acknowledge(&id, note, expires).await?;
             Ok(answer(json, &body, |alert| {
                 format!("Acknowledged the alert on {}", text(alert, "service_name"))
             }))

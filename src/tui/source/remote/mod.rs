@@ -279,15 +279,11 @@ impl DataSource for RemoteSource {
                 note,
                 expires_in,
             } => {
-                let mut body = json!({});
-                if let Some(note) = note {
-                    body["note"] = json!(note);
-                }
-                if let Some(expires_in) = expires_in {
-                    body["expires_in"] = json!(expires_in.as_secs_f64());
-                }
-                let path = format!("/alerts/{}/ack", segment(&alert_id));
-                let alert = self.send(Method::POST, &path, Some(body)).await?;
+                let alert = self
+                    .api
+                    .acknowledge(&alert_id, note, expires_in)
+                    .await
+                    .map_err(|error| source_error(error, "/alerts"))?;
                 Ok(text(&alert, "service_name"))
             }
             Command::Unacknowledge { alert_id } => {
