@@ -158,7 +158,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/progress/{task_id}/complete", put(progress::complete))
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            state.tokens.clone(),
             auth::require_token,
         ))
         .layer(middleware::from_fn(json_errors))
